@@ -1,0 +1,340 @@
+//! Diagnostics: what every stage reports, and how it is shown.
+//!
+//! Each stage owns an error-kind enum (the wording lives there, in one place) and implements
+//! [`Describe`] for it; a kind and the spans it points at become a [`Diagnostic`]. Diagnostics
+//! render three ways: `human` (miette's graphical report), `plain` (the same without colour, for
+//! logs and snapshots) and `json` (one object per line, for editors and CI).
+
+use std::fmt;
+
+use miette::{LabeledSpan, MietteDiagnostic};
+use serde::Serialize;
+
+use crate::source::{SourceFile, Span};
+
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth a look; never blocks evaluation (unless `--deny-warnings`).
+    Warning,
+    /// The input cannot be used.
+    Error,
+}
+
+/// An error or warning kind of some stage: its code, its message (`Display`) and its help.
+pub trait Describe: fmt::Display {
+    /// The stable code, e.g. `readmit::check::unknown_field`.
+    fn code(&self) -> &'static str;
+    /// How to fix it, in words.
+    fn help(&self) -> Option<String> {
+        None
+    }
+    /// Error unless the kind says otherwise.
+    fn severity(&self) -> Severity {
+        Severity::Error
+    }
+}
+
+/// A label on a span: the first is the primary one.
+#[derive(Debug, Clone)]
+pub struct Label {
+    /// Where.
+    pub span: Span,
+    /// What to say there (may be empty).
+    pub text: String,
+}
+
+/// One finding, ready to render.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    /// Stable code.
+    pub code: &'static str,
+    /// Error or warning.
+    pub severity: Severity,
+    /// What is wrong, lowercase, no final period.
+    pub message: String,
+    /// How to fix it.
+    pub help: Option<String>,
+    /// Where, in `source`; the first label is the primary location.
+    pub labels: Vec<Label>,
+    /// The file the labels point into; `None` for errors about no particular file.
+    pub source: Option<SourceFile>,
+    /// Notes in other files (e.g. "the other version is here").
+    pub related: Vec<Diagnostic>,
+}
+
+impl Diagnostic {
+    /// A diagnostic of `kind` at `span` of `source`, the primary label saying `label`.
+    pub fn at(
+        kind: &dyn Describe,
+        source: &SourceFile,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            code: kind.code(),
+            severity: kind.severity(),
+            message: kind.to_string(),
+            help: kind.help(),
+            labels: vec![Label {
+                span,
+                text: label.into(),
+            }],
+            source: Some(source.clone()),
+            related: Vec::new(),
+        }
+    }
+
+    /// A diagnostic of `kind` about no place in particular (a missing file, say).
+    pub fn bare(kind: &dyn Describe) -> Self {
+        Diagnostic {
+            code: kind.code(),
+            severity: kind.severity(),
+            message: kind.to_string(),
+            help: kind.help(),
+            labels: Vec::new(),
+            source: None,
+            related: Vec::new(),
+        }
+    }
+
+    /// Adds a secondary label in the same file.
+    pub fn with_label(mut self, span: Span, text: impl Into<String>) -> Self {
+        self.labels.push(Label {
+            span,
+            text: text.into(),
+        });
+        self
+    }
+
+    /// Adds a note pointing into another file.
+    pub fn with_related(mut self, note: Diagnostic) -> Self {
+        self.related.push(note);
+        self
+    }
+
+    /// Makes it a warning or an error regardless of its kind's default.
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
+    /// Whether it is an error.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// The file, line and column of the primary label, if it has one.
+    pub fn location(&self) -> Option<(String, usize, usize)> {
+        let source = self.source.as_ref()?;
+        let label = self.labels.first()?;
+        let (line, column) = source.line_col(label.span.start);
+        Some((source.name.to_string(), line, column))
+    }
+
+    #[cfg(feature = "cli")]
+    fn to_miette(&self) -> miette::Report {
+        let mut diag = MietteDiagnostic::new(self.message.clone())
+            .with_code(self.code)
+            .with_severity(match self.severity {
+                Severity::Error => miette::Severity::Error,
+                Severity::Warning => miette::Severity::Warning,
+            });
+        if let Some(help) = &self.help {
+            diag = diag.with_help(help.clone());
+        }
+        let labels = self.labels.iter().enumerate().map(|(i, label)| {
+            let text = (!label.text.is_empty()).then(|| label.text.clone());
+            if i == 0 {
+                LabeledSpan::new_primary_with_span(text, label.span)
+            } else {
+                LabeledSpan::new_with_span(text, label.span)
+            }
+        });
+        diag = diag.with_labels(labels);
+        let report = miette::Report::new(diag);
+        match &self.source {
+            Some(source) => report.with_source_code(source.to_named_source()),
+            None => report,
+        }
+    }
+}
+
+/// How diagnostics are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorFormat {
+    /// Graphical, with colour where the terminal has it.
+    #[default]
+    Human,
+    /// Graphical without colour: logs and snapshots.
+    Plain,
+    /// One JSON object per diagnostic and line.
+    Json,
+}
+
+/// Renders diagnostics in the chosen format. Related notes follow their diagnostic.
+pub fn render(diagnostics: &[Diagnostic], format: ErrorFormat) -> String {
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        match format {
+            ErrorFormat::Json => {
+                out.push_str(&render_json(diagnostic));
+                out.push('\n');
+            }
+            ErrorFormat::Human | ErrorFormat::Plain => {
+                render_graphical(diagnostic, format == ErrorFormat::Human, &mut out);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(feature = "cli")]
+fn render_graphical(diagnostic: &Diagnostic, colour: bool, out: &mut String) {
+    use miette::{GraphicalReportHandler, GraphicalTheme};
+    let theme = if colour {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    let report = diagnostic.to_miette();
+    let mut text = String::new();
+    if handler.render_report(&mut text, report.as_ref()).is_err() {
+        text = format!("{}: {}\n", diagnostic.code, diagnostic.message);
+    }
+    out.push_str(&text);
+    out.push('\n');
+    for note in &diagnostic.related {
+        render_graphical(note, colour, out);
+    }
+}
+
+/// Without the `cli` feature there is no graphical handler: one line per diagnostic and label.
+#[cfg(not(feature = "cli"))]
+fn render_graphical(diagnostic: &Diagnostic, _colour: bool, out: &mut String) {
+    let severity = match diagnostic.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    match diagnostic.location() {
+        Some((file, line, column)) => out.push_str(&format!("{file}:{line}:{column}: ")),
+        None => {}
+    }
+    out.push_str(&format!(
+        "{severity}[{}]: {}\n",
+        diagnostic.code, diagnostic.message
+    ));
+    if let Some(help) = &diagnostic.help {
+        out.push_str(&format!("  help: {help}\n"));
+    }
+    for note in &diagnostic.related {
+        render_graphical(note, false, out);
+    }
+}
+
+#[derive(Serialize)]
+struct JsonDiagnostic<'a> {
+    code: &'a str,
+    severity: Severity,
+    message: &'a str,
+    help: Option<&'a str>,
+    file: Option<String>,
+    line: Option<usize>,
+    column: Option<usize>,
+    labels: Vec<JsonLabel>,
+}
+
+#[derive(Serialize)]
+struct JsonLabel {
+    file: Option<String>,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    text: String,
+}
+
+fn render_json(diagnostic: &Diagnostic) -> String {
+    let location = diagnostic.location();
+    let mut labels = Vec::new();
+    let mut push_labels = |d: &Diagnostic| {
+        if let Some(source) = &d.source {
+            for label in &d.labels {
+                let (line, column) = source.line_col(label.span.start);
+                let (end_line, end_column) = source.line_col(label.span.end);
+                labels.push(JsonLabel {
+                    file: Some(source.name.to_string()),
+                    line,
+                    column,
+                    end_line,
+                    end_column,
+                    text: label.text.clone(),
+                });
+            }
+        }
+    };
+    push_labels(diagnostic);
+    for note in &diagnostic.related {
+        push_labels(note);
+    }
+    let json = JsonDiagnostic {
+        code: diagnostic.code,
+        severity: diagnostic.severity,
+        message: &diagnostic.message,
+        help: diagnostic.help.as_deref(),
+        file: location.as_ref().map(|(file, _, _)| file.clone()),
+        line: location.as_ref().map(|(_, line, _)| *line),
+        column: location.as_ref().map(|(_, _, column)| *column),
+        labels,
+    };
+    serde_json::to_string(&json).unwrap_or_else(|_| String::from("{}"))
+}
+
+/// The closest of `candidates` to `word`, if one is close enough to be a likely typo.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let mut best: Option<(&str, f64)> = None;
+    for candidate in candidates {
+        let score = strsim::jaro_winkler(word, candidate);
+        let distance = strsim::levenshtein(word, candidate);
+        let close = score >= 0.85 || distance <= word.len().max(candidate.len()) / 3;
+        if close && best.is_none_or(|(_, s)| score > s) {
+            best = Some((candidate, score));
+        }
+    }
+    best.map(|(c, _)| c)
+}
+
+/// "`a`, `b` or `c`": a list of words for a message.
+pub fn list_words<S: AsRef<str>>(words: &[S]) -> String {
+    let quoted: Vec<String> = words.iter().map(|w| format!("`{}`", w.as_ref())).collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {}", rest.join(", "), last),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_near_misses_only() {
+        let fields = ["entry_date", "decision_date", "nationality"];
+        assert_eq!(did_you_mean("entry_dat", fields), Some("entry_date"));
+        assert_eq!(did_you_mean("nationalty", fields), Some("nationality"));
+        assert_eq!(did_you_mean("zzz", fields), None);
+    }
+
+    #[test]
+    fn lists_words_in_prose() {
+        assert_eq!(list_words(&["a"]), "`a`");
+        assert_eq!(list_words(&["a", "b", "c"]), "`a`, `b` or `c`");
+        assert_eq!(list_words::<&str>(&[]), "");
+    }
+}

@@ -1,0 +1,112 @@
+//! Source files and byte spans.
+//!
+//! Every stage points back into the text a person wrote: a policy file or a case batch. A
+//! [`SourceFile`] is that text with its display name; a [`Span`] is a byte range inside it.
+
+use std::sync::Arc;
+
+/// A named text: a policy file, a case batch, or a snippet in a test.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The name shown in diagnostics, usually the path as the user gave it.
+    pub name: Arc<str>,
+    /// The whole text.
+    pub text: Arc<str>,
+}
+
+impl SourceFile {
+    /// A source from a name and its text.
+    pub fn new(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> Self {
+        SourceFile {
+            name: name.into(),
+            text: text.into(),
+        }
+    }
+
+    /// The 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let before = self.text.get(..offset).unwrap_or("");
+        let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+        (line, column)
+    }
+
+    /// The text a span covers, or "" if the span is not inside this file.
+    pub fn slice(&self, span: Span) -> &str {
+        self.text.get(span.start..span.end).unwrap_or("")
+    }
+
+    /// A miette source for rendering.
+    pub fn to_named_source(&self) -> miette::NamedSource<Arc<str>> {
+        miette::NamedSource::new(self.name.to_string(), self.text.clone())
+    }
+}
+
+/// A byte range in a source file.
+///
+/// Two spans always compare equal: the AST derives equality through its spans, and two trees
+/// mean the same thing whatever their layout (the formatter relies on it). Compare
+/// `start`/`end` directly where the position itself matters.
+#[derive(Debug, Clone, Copy, Default, Hash)]
+pub struct Span {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+impl PartialEq for Span {
+    fn eq(&self, _other: &Span) -> bool {
+        true
+    }
+}
+
+impl Eq for Span {}
+
+impl Span {
+    /// A span from `start` to `end`.
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start, end }
+    }
+
+    /// The smallest span covering both.
+    pub fn to(self, other: Span) -> Span {
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.end.saturating_sub(self.start)
+    }
+
+    /// Whether it covers no byte.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl From<Span> for miette::SourceSpan {
+    fn from(span: Span) -> Self {
+        miette::SourceSpan::new(span.start.into(), span.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_count_characters() {
+        let file = SourceFile::new("x", "ab\nç d\n");
+        assert_eq!(file.line_col(0), (1, 1));
+        assert_eq!(file.line_col(3), (2, 1));
+        // `d` is after a two-byte character: column 3, not 4.
+        assert_eq!(file.line_col(6), (2, 3));
+        assert_eq!(file.line_col(1000), (3, 1));
+    }
+}
