@@ -91,8 +91,19 @@ pub enum ItemKind {
     Otherwise(OtherwiseDef),
     /// `cap name { … }`.
     Cap(CapDef),
+    /// `warn "message" when cond`: a consistency check of the record.
+    Warn(WarnDef),
     /// `test "name" { … }`.
     Test(TestDef),
+}
+
+/// `warn "message" when cond`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WarnDef {
+    /// What the caseworker is told.
+    pub message: StrLit,
+    /// When.
+    pub when: Expr,
 }
 
 /// A version id: a date (`2016-02-03`), a word or a quoted string, kept as written.

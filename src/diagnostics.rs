@@ -99,6 +99,27 @@ impl Diagnostic {
         }
     }
 
+    /// A note for [`Diagnostic::with_related`]: a place in another file, with no code of its own.
+    pub fn note(
+        message: impl Into<String>,
+        source: &SourceFile,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            code: "",
+            severity: Severity::Warning,
+            message: message.into(),
+            help: None,
+            labels: vec![Label {
+                span,
+                text: label.into(),
+            }],
+            source: Some(source.clone()),
+            related: Vec::new(),
+        }
+    }
+
     /// Adds a secondary label in the same file.
     pub fn with_label(mut self, span: Span, text: impl Into<String>) -> Self {
         self.labels.push(Label {
@@ -135,12 +156,15 @@ impl Diagnostic {
 
     #[cfg(feature = "cli")]
     fn to_miette(&self) -> miette::Report {
-        let mut diag = MietteDiagnostic::new(self.message.clone())
-            .with_code(self.code)
-            .with_severity(match self.severity {
-                Severity::Error => miette::Severity::Error,
-                Severity::Warning => miette::Severity::Warning,
-            });
+        let mut diag = MietteDiagnostic::new(self.message.clone());
+        if !self.code.is_empty() {
+            diag = diag.with_code(self.code);
+        }
+        diag = diag.with_severity(match self.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning if self.code.is_empty() => miette::Severity::Advice,
+            Severity::Warning => miette::Severity::Warning,
+        });
         if let Some(help) = &self.help {
             diag = diag.with_help(help.clone());
         }

@@ -40,7 +40,7 @@ impl SourceFile {
 
     /// A miette source for rendering.
     pub fn to_named_source(&self) -> miette::NamedSource<Arc<str>> {
-        miette::NamedSource::new(self.name.to_string(), self.text.clone())
+        miette::NamedSource::new(&self.name, self.text.clone())
     }
 }
 
@@ -49,7 +49,7 @@ impl SourceFile {
 /// Two spans always compare equal: the AST derives equality through its spans, and two trees
 /// mean the same thing whatever their layout (the formatter relies on it). Compare
 /// `start`/`end` directly where the position itself matters.
-#[derive(Debug, Clone, Copy, Default, Hash)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Span {
     /// First byte.
     pub start: usize,

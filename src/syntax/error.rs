@@ -134,6 +134,7 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         R::otherwise_def | R::kw_otherwise => "`otherwise`",
         R::cap_def | R::kw_cap => "`cap`",
         R::test_def | R::kw_test => "`test`",
+        R::warn_def | R::kw_warn => "`warn`",
         R::kw_open => "`open`",
         R::kw_optional | R::optional_type => "`optional`",
         R::kw_list | R::list_type => "`list of`",

@@ -56,9 +56,11 @@ pub(super) fn lower_lone_expr(
     }
 }
 
+/// The pair's span without the whitespace pest lets trail after it.
 fn span_of(pair: &Pair<'_, Rule>) -> Span {
     let s = pair.as_span();
-    Span::new(s.start(), s.end())
+    let trimmed = pair.as_str().trim_end().len();
+    Span::new(s.start(), s.start() + trimmed)
 }
 
 fn is_keyword(rule: Rule) -> bool {
@@ -141,6 +143,12 @@ impl Lowerer<'_> {
             Rule::otherwise_def => ItemKind::Otherwise(self.otherwise(pair)?),
             Rule::cap_def => ItemKind::Cap(self.cap(pair)?),
             Rule::test_def => ItemKind::Test(self.test(pair)?),
+            Rule::warn_def => {
+                let mut parts = inner(pair);
+                let message = self.string(parts.next()?);
+                let when = self.expr(parts.next()?).0;
+                ItemKind::Warn(WarnDef { message, when })
+            }
             _ => return None,
         };
         Some(Item { kind, span })

@@ -88,6 +88,7 @@ const CLAUSE_WORDS: &[&str] = &[
     "limit",
     "counts",
     "overflow",
+    "warn",
     "with",
 ];
 

@@ -1,0 +1,606 @@
+//! Check: policy files → a checked [`Policy`](model::Policy).
+//!
+//! Input: a policy folder (a schema file, one file per version, tests in `tests/`) or a single
+//! file. Output: the checked policy when there is no error, and every diagnostic found, errors
+//! and warnings together. Names are resolved against the schema, every expression is typed,
+//! optional fields are read only under a `has` guard, and the versions are checked against each
+//! other: one policy, one schema, one as-of field, no overlapping spans.
+
+pub mod errors;
+mod expr;
+pub mod model;
+mod schema;
+pub mod types;
+mod version;
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+pub use errors::CheckError;
+pub use version::sha256_hex;
+
+use crate::ast::{self, ItemKind};
+use crate::diagnostics::{Diagnostic, did_you_mean};
+use crate::source::SourceFile;
+use crate::syntax;
+use crate::versions::{SpanProblem, span_problems};
+use model::{Policy, TestFile, Version};
+use types::Schema;
+
+/// What `check` found.
+#[derive(Debug)]
+pub struct CheckReport {
+    /// The checked policy, if there was no error.
+    pub policy: Option<Policy>,
+    /// Every error and warning, in file order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl CheckReport {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Reads a file as UTF-8 text, or says why it cannot.
+pub fn read_source(path: &Path, display: &str) -> Result<SourceFile, Diagnostic> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Diagnostic::bare(&CheckError::CannotRead {
+            path: display.to_string(),
+            reason: e.to_string(),
+        })
+    })?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::new(display, text)),
+        Err(e) => Err(Diagnostic::bare(&CheckError::NotUtf8 {
+            path: display.to_string(),
+            offset: e.utf8_error().valid_up_to(),
+        })),
+    }
+}
+
+struct Parsed {
+    source: SourceFile,
+    file: ast::File,
+}
+
+/// Checks a policy folder, or a single policy file.
+pub fn check_path(path: &Path) -> CheckReport {
+    let mut diagnostics = Vec::new();
+    let (folder, files) = match list_files(path) {
+        Ok(found) => found,
+        Err(d) => {
+            return CheckReport {
+                policy: None,
+                diagnostics: vec![d],
+            };
+        }
+    };
+    let mut parsed = Vec::new();
+    for (file_path, in_tests) in &files {
+        let display = file_path.display().to_string();
+        let source = match read_source(file_path, &display) {
+            Ok(s) => s,
+            Err(d) => {
+                diagnostics.push(d);
+                continue;
+            }
+        };
+        match syntax::parse(&source) {
+            Ok(file) => parsed.push((Parsed { source, file }, *in_tests)),
+            Err(mut errors) => diagnostics.append(&mut errors),
+        }
+    }
+    let policy = check_parsed(&folder, path, parsed, &mut diagnostics);
+    let failed = diagnostics.iter().any(Diagnostic::is_error);
+    CheckReport {
+        policy: if failed { None } else { policy },
+        diagnostics,
+    }
+}
+
+/// The folder and the policy files to read: `(path, is in tests/)`.
+fn list_files(path: &Path) -> Result<(PathBuf, Vec<(PathBuf, bool)>), Diagnostic> {
+    let cannot_read = |e: std::io::Error| {
+        Diagnostic::bare(&CheckError::CannotRead {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
+    };
+    let metadata = std::fs::metadata(path).map_err(cannot_read)?;
+    if !metadata.is_dir() {
+        let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        return Ok((folder, vec![(path.to_path_buf(), false)]));
+    }
+    let mut files = Vec::new();
+    for (dir, in_tests) in [(path.to_path_buf(), false), (path.join("tests"), true)] {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(_) if in_tests => continue,
+            Err(e) => return Err(cannot_read(e)),
+        };
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "policy") && p.is_file())
+            .collect();
+        found.sort();
+        files.extend(found.into_iter().map(|p| (p, in_tests)));
+    }
+    Ok((path.to_path_buf(), files))
+}
+
+/// Resolves a path a policy names, refusing anything outside the policy folder.
+fn resolve_inside(folder: &Path, relative: &str) -> Option<PathBuf> {
+    let candidate = Path::new(relative);
+    let inside = candidate
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if !inside {
+        return None;
+    }
+    let joined = folder.join(candidate);
+    // A symlink may still lead outside: compare canonical paths when both exist.
+    match (joined.canonicalize(), folder.canonicalize()) {
+        (Ok(real), Ok(base)) if !real.starts_with(&base) => None,
+        _ => Some(joined),
+    }
+}
+
+fn kind_of(item: &ItemKind) -> &'static str {
+    match item {
+        ItemKind::Schema(_) => "a `schema` block",
+        ItemKind::PolicyHeader { .. } => "a `policy` header",
+        ItemKind::InForce { .. } => "`in force`",
+        ItemKind::Basis(_) => "`basis`",
+        ItemKind::SchemaRef { .. } => "`schema … from`",
+        ItemKind::AsOf(_) => "`as of`",
+        ItemKind::Let(_) => "a `let`",
+        ItemKind::Outcome(_) => "an `outcome`",
+        ItemKind::Rule(_) => "a `rule`",
+        ItemKind::Otherwise(_) => "`otherwise`",
+        ItemKind::Cap(_) => "a `cap`",
+        ItemKind::Warn(_) => "a `warn`",
+        ItemKind::Test(_) => "a `test`",
+    }
+}
+
+fn check_parsed(
+    folder: &Path,
+    given: &Path,
+    parsed: Vec<(Parsed, bool)>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Policy> {
+    let mut version_files = Vec::new();
+    let mut schema_files = Vec::new();
+    let mut tests = Vec::new();
+    for (p, in_tests) in parsed {
+        let is_version = p
+            .file
+            .items
+            .iter()
+            .any(|i| matches!(i.kind, ItemKind::PolicyHeader { .. }));
+        let is_schema = p
+            .file
+            .items
+            .iter()
+            .any(|i| matches!(i.kind, ItemKind::Schema(_)));
+        let (file_kind, allowed): (&str, fn(&ItemKind) -> bool) =
+            if in_tests || (!is_version && !is_schema) {
+                ("a test file", |i| matches!(i, ItemKind::Test(_)))
+            } else if is_version {
+                ("a version file", |i| !matches!(i, ItemKind::Schema(_)))
+            } else {
+                ("a schema file", |i| matches!(i, ItemKind::Schema(_)))
+            };
+        for item in &p.file.items {
+            if !allowed(&item.kind) {
+                diagnostics.push(Diagnostic::at(
+                    &CheckError::Misplaced {
+                        item: kind_of(&item.kind),
+                        file_kind,
+                    },
+                    &p.source,
+                    item.span,
+                    format!("in {file_kind}"),
+                ));
+            }
+        }
+        let file_tests: Vec<ast::TestDef> = p
+            .file
+            .items
+            .iter()
+            .filter_map(|i| match &i.kind {
+                ItemKind::Test(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect();
+        if !file_tests.is_empty() {
+            tests.push(TestFile {
+                source: p.source.clone(),
+                tests: file_tests,
+            });
+        }
+        if is_version && !in_tests {
+            version_files.push(p);
+        } else if is_schema && !in_tests {
+            schema_files.push(p);
+        }
+    }
+
+    // A lone schema file is checked on its own.
+    if version_files.is_empty() {
+        for p in &schema_files {
+            for item in &p.file.items {
+                if let ItemKind::Schema(def) = &item.kind {
+                    let (_, mut found) = schema::check_schema(def, &p.source);
+                    diagnostics.append(&mut found);
+                }
+            }
+        }
+        if schema_files.is_empty() && tests.is_empty() {
+            diagnostics.push(Diagnostic::bare(&CheckError::NoVersions {
+                path: given.display().to_string(),
+            }));
+        }
+        return None;
+    }
+
+    // Schemas, by file, checked once each.
+    let mut schemas: HashMap<PathBuf, Option<(SourceFile, ast::File)>> = HashMap::new();
+    for p in schema_files {
+        let path = PathBuf::from(&*p.source.name);
+        schemas.insert(path, Some((p.source, p.file)));
+    }
+    let mut checked_schemas: HashMap<(PathBuf, String), Option<Arc<Schema>>> = HashMap::new();
+
+    let mut versions: Vec<Version> = Vec::new();
+    let mut first_schema: Option<(String, String)> = None;
+    let mut first_as_of: Option<String> = None;
+    let mut first_policy: Option<String> = None;
+    for p in &version_files {
+        let header = version::header(&p.file, &p.source, diagnostics);
+        if let Some(policy) = header.policy {
+            match &first_policy {
+                None => first_policy = Some(policy.name.clone()),
+                Some(expected) if *expected != policy.name => diagnostics.push(Diagnostic::at(
+                    &CheckError::PolicyNameMismatch {
+                        expected: expected.clone(),
+                        found: policy.name.clone(),
+                    },
+                    &p.source,
+                    policy.span,
+                    "a different policy",
+                )),
+                Some(_) => {}
+            }
+        }
+        let Some((schema_name, schema_path)) = header.schema else {
+            // The missing declaration is reported by the version check, which needs a schema.
+            let empty = Schema {
+                name: String::new(),
+                records: vec![Default::default()],
+                enums: Vec::new(),
+            };
+            let (_, mut found) = version::check_version(&p.file, &header, &p.source, &empty);
+            diagnostics.extend(
+                found
+                    .drain(..)
+                    .filter(|d| d.code == "readmit::check::missing_declaration"),
+            );
+            continue;
+        };
+        match &first_schema {
+            None => first_schema = Some((schema_name.name.clone(), schema_path.value.clone())),
+            Some((name, path)) if *name != schema_name.name || *path != schema_path.value => {
+                diagnostics.push(Diagnostic::at(
+                    &CheckError::SchemaMismatch {
+                        expected: format!("{name} from \"{path}\""),
+                        found: format!("{} from \"{}\"", schema_name.name, schema_path.value),
+                    },
+                    &p.source,
+                    schema_path.span,
+                    "a different schema",
+                ));
+                continue;
+            }
+            Some(_) => {}
+        }
+        let Some(resolved) = resolve_inside(folder, &schema_path.value) else {
+            diagnostics.push(Diagnostic::at(
+                &CheckError::PathOutside {
+                    path: schema_path.value.clone(),
+                },
+                &p.source,
+                schema_path.span,
+                "outside the folder",
+            ));
+            continue;
+        };
+        let key = (resolved.clone(), schema_name.name.clone());
+        if !checked_schemas.contains_key(&key) {
+            let loaded =
+                load_schema_file(&resolved, &mut schemas, diagnostics, &p.source, schema_path);
+            let schema = loaded.and_then(|(source, file)| {
+                let def = file.items.iter().find_map(|i| match &i.kind {
+                    ItemKind::Schema(def) if def.name.name == schema_name.name => Some(def),
+                    _ => None,
+                });
+                match def {
+                    Some(def) => {
+                        let (schema, mut found) = schema::check_schema(def, &source);
+                        let failed = found.iter().any(Diagnostic::is_error);
+                        diagnostics.append(&mut found);
+                        (!failed).then(|| Arc::new(schema))
+                    }
+                    None => {
+                        diagnostics.push(Diagnostic::at(
+                            &CheckError::SchemaNotFound {
+                                name: schema_name.name.clone(),
+                                path: schema_path.value.clone(),
+                            },
+                            &p.source,
+                            schema_name.span,
+                            "not found there",
+                        ));
+                        None
+                    }
+                }
+            });
+            checked_schemas.insert(key.clone(), schema);
+        }
+        let Some(Some(schema)) = checked_schemas.get(&key).cloned() else {
+            continue;
+        };
+        let (version, mut found) = version::check_version(&p.file, &header, &p.source, &schema);
+        diagnostics.append(&mut found);
+        if let Some(version) = version {
+            let as_of = p.source.slice(version.as_of.span).to_string();
+            match &first_as_of {
+                None => first_as_of = Some(as_of),
+                Some(expected) if *expected != as_of => diagnostics.push(Diagnostic::at(
+                    &CheckError::AsOfMismatch {
+                        expected: expected.clone(),
+                        found: as_of,
+                    },
+                    &p.source,
+                    version.as_of.span,
+                    "a different field",
+                )),
+                Some(_) => {}
+            }
+            if let Some(first) = versions.iter().find(|v| v.id == version.id) {
+                diagnostics.push(
+                    Diagnostic::at(
+                        &CheckError::DuplicateVersion {
+                            version: version.id.clone(),
+                        },
+                        &p.source,
+                        header.version.map_or(header.header_span, |v| v.span),
+                        "defined again here",
+                    )
+                    .with_related(Diagnostic::note(
+                        format!(
+                            "version `{}` is first defined in `{}`",
+                            version.id, first.source.name
+                        ),
+                        &first.source,
+                        in_force_span(first),
+                        "first defined here",
+                    )),
+                );
+                continue;
+            }
+            versions.push(version);
+        }
+    }
+    versions.sort_by_key(|v| v.from);
+
+    for problem in span_problems(&versions) {
+        match problem {
+            SpanProblem::Overlap { first, second, day } => {
+                let (Some(a), Some(b)) = (versions.get(first), versions.get(second)) else {
+                    continue;
+                };
+                let kind = CheckError::OverlappingVersions {
+                    first: a.id.clone(),
+                    second: b.id.clone(),
+                    day,
+                };
+                diagnostics.push(
+                    Diagnostic::at(
+                        &kind,
+                        &b.source,
+                        in_force_span(b),
+                        "this version starts here",
+                    )
+                    .with_related(Diagnostic::note(
+                        format!(
+                            "version `{}` is in force until {}",
+                            a.id,
+                            a.until.map(crate::dates::format_date).unwrap_or_default()
+                        ),
+                        &a.source,
+                        in_force_span(a),
+                        "still in force then",
+                    )),
+                );
+            }
+            SpanProblem::Gap { after, from, to } => {
+                let Some(a) = versions.get(after) else {
+                    continue;
+                };
+                diagnostics.push(Diagnostic::at(
+                    &CheckError::VersionGap { from, to },
+                    &a.source,
+                    in_force_span(a),
+                    "this version ends before the next begins",
+                ));
+            }
+        }
+    }
+
+    check_cap_references(&versions, diagnostics);
+    check_tests(&tests, &versions, diagnostics);
+
+    let schema = checked_schemas.into_values().flatten().next()?;
+    let name = first_policy?;
+    Some(Policy {
+        name,
+        path: given.to_path_buf(),
+        schema,
+        versions,
+        tests,
+    })
+}
+
+fn in_force_span(version: &Version) -> crate::source::Span {
+    let text: &str = &version.source.text;
+    match text.find("in force") {
+        Some(start) => {
+            let end = text
+                .get(start..)
+                .and_then(|r| r.find('\n'))
+                .map_or(text.len(), |e| start + e);
+            crate::source::Span::new(start, end)
+        }
+        None => crate::source::Span::new(0, 0),
+    }
+}
+
+fn load_schema_file(
+    resolved: &Path,
+    schemas: &mut HashMap<PathBuf, Option<(SourceFile, ast::File)>>,
+    diagnostics: &mut Vec<Diagnostic>,
+    referrer: &SourceFile,
+    reference: &ast::StrLit,
+) -> Option<(SourceFile, ast::File)> {
+    if let Some(entry) = schemas.get(resolved) {
+        return entry.clone();
+    }
+    let display = resolved.display().to_string();
+    let loaded = match read_source(resolved, &display) {
+        Ok(source) => match syntax::parse(&source) {
+            Ok(file) => Some((source, file)),
+            Err(mut errors) => {
+                diagnostics.append(&mut errors);
+                None
+            }
+        },
+        Err(d) => {
+            let reason = d.message.clone();
+            diagnostics.push(Diagnostic::at(
+                &CheckError::CannotRead {
+                    path: reference.value.clone(),
+                    reason,
+                },
+                referrer,
+                reference.span,
+                "named here",
+            ));
+            None
+        }
+    };
+    schemas.insert(resolved.to_path_buf(), loaded.clone());
+    loaded
+}
+
+/// `counts grants of a, b` must name caps some version declares.
+fn check_cap_references(versions: &[Version], diagnostics: &mut Vec<Diagnostic>) {
+    let declared: Vec<&str> = versions
+        .iter()
+        .flat_map(|v| v.caps.iter().map(|c| c.name.as_str()))
+        .collect();
+    for version in versions {
+        for cap in &version.caps {
+            for name in cap.counts.caps.iter().flatten() {
+                if !declared.contains(&name.as_str()) {
+                    let suggestion =
+                        did_you_mean(name, declared.iter().copied()).map(str::to_string);
+                    diagnostics.push(Diagnostic::at(
+                        &CheckError::UnknownCap {
+                            name: name.clone(),
+                            suggestion,
+                        },
+                        &version.source,
+                        cap.span,
+                        "counts grants of an undeclared cap",
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Tests must name versions and rules that exist; the rest is checked when they run.
+fn check_tests(tests: &[TestFile], versions: &[Version], diagnostics: &mut Vec<Diagnostic>) {
+    let ids: Vec<String> = versions.iter().map(|v| v.id.clone()).collect();
+    for file in tests {
+        for test in &file.tests {
+            let version = match &test.version {
+                Some(v) => match versions.iter().find(|x| x.id == v.text) {
+                    Some(found) => Some(found),
+                    None => {
+                        diagnostics.push(Diagnostic::at(
+                            &CheckError::UnknownVersion {
+                                version: v.text.clone(),
+                                versions: ids.clone(),
+                            },
+                            &file.source,
+                            v.span,
+                            "no such version",
+                        ));
+                        continue;
+                    }
+                },
+                None => test
+                    .as_of
+                    .and_then(|d| crate::versions::in_force(versions, d.date)),
+            };
+            let (Some(version), Some(expect)) = (version, &test.expect) else {
+                continue;
+            };
+            if let Some(rule) = &expect.rule {
+                let exists =
+                    rule.name == "otherwise" || version.rules.iter().any(|r| r.name == rule.name);
+                if !exists {
+                    let suggestion =
+                        did_you_mean(&rule.name, version.rules.iter().map(|r| r.name.as_str()))
+                            .map(str::to_string);
+                    diagnostics.push(Diagnostic::at(
+                        &CheckError::UnknownRule {
+                            version: version.id.clone(),
+                            rule: rule.name.clone(),
+                            suggestion,
+                        },
+                        &file.source,
+                        rule.span,
+                        "no such rule",
+                    ));
+                }
+            }
+            if !version
+                .outcomes
+                .iter()
+                .any(|o| o.name == expect.outcome.name)
+            {
+                let suggestion = did_you_mean(
+                    &expect.outcome.name,
+                    version.outcomes.iter().map(|o| o.name.as_str()),
+                )
+                .map(str::to_string);
+                diagnostics.push(Diagnostic::at(
+                    &CheckError::UnknownOutcome {
+                        name: expect.outcome.name.clone(),
+                        suggestion,
+                    },
+                    &file.source,
+                    expect.outcome.span,
+                    "not an outcome of this version",
+                ));
+            }
+        }
+    }
+}

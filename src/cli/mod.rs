@@ -1,0 +1,64 @@
+//! The command line: one file per subcommand. Each returns the process exit code.
+//!
+//! Exit codes: 0 success; 1 the policy has errors (or tests fail, or a checked diff changed);
+//! 2 usage or I/O error; 3 some case records were errors (all others decided).
+
+mod check;
+
+use std::io::IsTerminal;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::diagnostics::{Diagnostic, ErrorFormat, render};
+
+/// readmit: return and readmission rules, written down precisely and applied.
+#[derive(Debug, Parser)]
+#[command(name = "readmit", version, about, long_about = None)]
+pub struct Cli {
+    /// How diagnostics are printed: human (colour on a terminal), plain, or json (one object per line).
+    #[arg(long, global = true, value_enum, default_value_t = ErrorFormatArg::Human)]
+    pub error_format: ErrorFormatArg,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `--error-format`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ErrorFormatArg {
+    /// Graphical, coloured when stderr is a terminal.
+    Human,
+    /// Graphical without colour.
+    Plain,
+    /// One JSON object per diagnostic and line.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check policy files or folders and print every error and warning.
+    ///
+    /// Exit status: 0 no errors (warnings allowed), 1 errors (or warnings with --deny-warnings),
+    /// 2 a path cannot be read.
+    Check(check::CheckArgs),
+}
+
+/// Runs a parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> u8 {
+    let format = match cli.error_format {
+        ErrorFormatArg::Human if std::io::stderr().is_terminal() => ErrorFormat::Human,
+        ErrorFormatArg::Human | ErrorFormatArg::Plain => ErrorFormat::Plain,
+        ErrorFormatArg::Json => ErrorFormat::Json,
+    };
+    match cli.command {
+        Command::Check(args) => check::run(&args, format),
+    }
+}
+
+/// Prints diagnostics to stderr.
+fn print_diagnostics(diagnostics: &[Diagnostic], format: ErrorFormat) {
+    if !diagnostics.is_empty() {
+        eprint!("{}", render(diagnostics, format));
+    }
+}
