@@ -179,7 +179,7 @@ impl Diagnostic {
         diag = diag.with_labels(labels);
         let report = miette::Report::new(diag);
         match &self.source {
-            Some(source) => report.with_source_code(source.to_named_source()),
+            Some(source) => report.with_source_code(source.clone()),
             None => report,
         }
     }

@@ -12,6 +12,9 @@ pub struct SourceFile {
     pub name: Arc<str>,
     /// The whole text.
     pub text: Arc<str>,
+    /// Lines before the text in its file: the text is an excerpt starting at line
+    /// `first_line + 1` (a record of a case batch).
+    pub first_line: usize,
 }
 
 impl SourceFile {
@@ -20,6 +23,16 @@ impl SourceFile {
         SourceFile {
             name: name.into(),
             text: text.into(),
+            first_line: 0,
+        }
+    }
+
+    /// An excerpt of a larger file that starts on line `line` (from 1).
+    pub fn excerpt(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>, line: usize) -> Self {
+        SourceFile {
+            name: name.into(),
+            text: text.into(),
+            first_line: line.saturating_sub(1),
         }
     }
 
@@ -27,7 +40,7 @@ impl SourceFile {
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let before = self.text.get(..offset).unwrap_or("");
-        let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+        let line = before.bytes().filter(|&b| b == b'\n').count() + 1 + self.first_line;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
         (line, column)
@@ -37,10 +50,26 @@ impl SourceFile {
     pub fn slice(&self, span: Span) -> &str {
         self.text.get(span.start..span.end).unwrap_or("")
     }
+}
 
-    /// A miette source for rendering.
-    pub fn to_named_source(&self) -> miette::NamedSource<Arc<str>> {
-        miette::NamedSource::new(&self.name, self.text.clone())
+impl miette::SourceCode for SourceFile {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let inner = self
+            .text
+            .read_span(span, context_lines_before, context_lines_after)?;
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.name.to_string(),
+            inner.data(),
+            *inner.span(),
+            inner.line() + self.first_line,
+            inner.column(),
+            inner.line_count(),
+        )))
     }
 }
 

@@ -83,7 +83,7 @@ pub enum CheckError {
     #[error("a range applies to `int` and `text` only")]
     MisplacedRange,
     /// A schema with no text `id` field.
-    #[error("the schema has no `id: text` field")]
+    #[error("the schema has no required `id: text` field")]
     SchemaWithoutId,
     /// The schema file does not hold the schema a version names.
     #[error("`{path}` does not define schema `{name}`")]
@@ -533,9 +533,10 @@ impl Describe for CheckError {
             E::UnknownAttribute { .. } => Some("declare the attribute on the outcome, or remove it here".into()),
             E::WrongType { hint, .. } => hint.clone(),
             E::Incomparable { .. } => Some("compare values of the same type; dates with dates, e.g. `case.entry_date < 2016-01-22`".into()),
+            E::NotOrdered { op: "order by", .. } => Some("order by a date, an int, a text or a country, e.g. `order by case.decision_date, case.id`".into()),
             E::NotOrdered { .. } => Some("use `==` or `!=`, or `in [..]` for several values".into()),
             E::WrongArity { .. } => None,
-            E::MayOverflow { .. } => Some("give the int fields a range in the schema, e.g. `adults: int 1..20`".into()),
+            E::MayOverflow { .. } => Some("a value must fit in 64 bits: use smaller numbers, or give the int fields a narrower range in the schema, e.g. `adults: int 1..20`".into()),
             E::UnguardedOptional { guard, .. } => Some(format!("add `{guard} and` before it")),
             E::UnguardedIndex { path, index } => Some(format!("add `count({path}) > {index} and` before it")),
             E::HasOnRequired { .. } => Some("remove the `has` test, or make the field `optional` in the schema".into()),

@@ -70,6 +70,8 @@ pub(super) struct ExprChecker<'a> {
     pub lets: Vec<LetInfo>,
     /// Lets defined further down the file, for a precise message.
     pub later_lets: Vec<String>,
+    /// Lets read above their definition: already reported, so never "unused".
+    pub used_early: Vec<String>,
     pub diagnostics: Vec<Diagnostic>,
     vars: Vec<(String, Ty)>,
     /// The text of the other side of a comparison, for "`x` is not a value of `case.field`".
@@ -85,6 +87,7 @@ impl<'a> ExprChecker<'a> {
             source,
             lets: Vec::new(),
             later_lets: Vec::new(),
+            used_early: Vec::new(),
             diagnostics: Vec::new(),
             vars: Vec::new(),
             compared_with: None,
@@ -352,6 +355,7 @@ impl<'a> ExprChecker<'a> {
             return make(TExprKind::Symbol(Arc::from(name)), Ty::Symbol);
         }
         if self.later_lets.iter().any(|l| l == name) {
+            self.used_early.push(name.to_string());
             self.error(
                 CheckError::LetUsedBeforeDefinition {
                     name: name.to_string(),
@@ -1149,8 +1153,11 @@ fn negate(op: CmpOp) -> Option<CmpOp> {
     }
 }
 
-/// "a date", "an int".
+/// "a date", "an int", "text".
 fn article(word: &str) -> String {
+    if word == "text" {
+        return word.to_string();
+    }
     let vowel = word.starts_with(['a', 'e', 'i', 'o', 'u']);
     format!("{} {word}", if vowel { "an" } else { "a" })
 }

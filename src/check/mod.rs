@@ -93,7 +93,12 @@ pub fn check_path(path: &Path) -> CheckReport {
             Err(mut errors) => diagnostics.append(&mut errors),
         }
     }
+    let unparsed = parsed.len() < files.len();
     let policy = check_parsed(&folder, path, parsed, &mut diagnostics);
+    if unparsed {
+        // A file that does not parse may well be the version: do not say there is none.
+        diagnostics.retain(|d| d.code != "readmit::check::no_versions");
+    }
     let failed = diagnostics.iter().any(Diagnostic::is_error);
     CheckReport {
         policy: if failed { None } else { policy },
@@ -177,16 +182,17 @@ fn check_parsed(
     let mut schema_files = Vec::new();
     let mut tests = Vec::new();
     for (p, in_tests) in parsed {
-        let is_version = p
-            .file
-            .items
-            .iter()
-            .any(|i| matches!(i.kind, ItemKind::PolicyHeader { .. }));
         let is_schema = p
             .file
             .items
             .iter()
             .any(|i| matches!(i.kind, ItemKind::Schema(_)));
+        // A file of version declarations is a version even when its `policy` line is missing:
+        // that is reported as a missing declaration, not as items misplaced in a test file.
+        let is_version = p.file.items.iter().any(|i| {
+            matches!(i.kind, ItemKind::PolicyHeader { .. })
+                || (!in_tests && !is_schema && !matches!(i.kind, ItemKind::Test(_)))
+        });
         let (file_kind, allowed): (&str, fn(&ItemKind) -> bool) =
             if in_tests || (!is_version && !is_schema) {
                 ("a test file", |i| matches!(i, ItemKind::Test(_)))
@@ -417,14 +423,21 @@ fn check_parsed(
                         "this version starts here",
                     )
                     .with_related(Diagnostic::note(
-                        format!(
-                            "version `{}` is in force until {}",
-                            a.id,
-                            a.until.map(crate::dates::format_date).unwrap_or_default()
-                        ),
+                        match a.until {
+                            Some(until) if a.from != b.from => format!(
+                                "version `{}` is in force until {}",
+                                a.id,
+                                crate::dates::format_date(until)
+                            ),
+                            _ => format!("version `{}` comes into force on the same day", a.id),
+                        },
                         &a.source,
                         in_force_span(a),
-                        "still in force then",
+                        if a.from == b.from {
+                            "starts the same day"
+                        } else {
+                            "still in force then"
+                        },
                     )),
                 );
             }
@@ -458,7 +471,13 @@ fn check_parsed(
 
 fn in_force_span(version: &Version) -> crate::source::Span {
     let text: &str = &version.source.text;
-    match text.find("in force") {
+    // The `in force` declaration starts a line; a comment may mention the words too.
+    let declaration = text.match_indices("in force").map(|(i, _)| i).find(|&i| {
+        text.get(..i).is_some_and(|before| {
+            before.trim_end_matches([' ', '\t']).ends_with('\n') || before.trim().is_empty()
+        })
+    });
+    match declaration {
         Some(start) => {
             let end = text
                 .get(start..)

@@ -39,7 +39,11 @@ pub fn header<'a>(
         basis: None,
         schema: None,
         as_of: None,
-        header_span: Span::new(0, 0),
+        // Without a `policy` line, missing declarations point at the file's first item.
+        header_span: file
+            .items
+            .first()
+            .map_or(Span::new(0, 0), |i| Span::new(i.span.start, i.span.start)),
     };
     let mut duplicate = |what: &'static str, span: Span| {
         diagnostics.push(Diagnostic::at(
@@ -112,6 +116,9 @@ pub fn check_version(
             "in this version",
         ));
     };
+    if header.policy.is_none() {
+        missing("policy", "policy NAME version 2016-02-03");
+    }
     if header.from.is_none() {
         missing("in force from", "in force from 2016-02-03");
     }
@@ -411,6 +418,24 @@ pub fn check_version(
             &cap_names,
             &mut decided,
         ) {
+            let index = cap_names.iter().position(|n| *n == cap.name);
+            let rations_overflow = rules
+                .iter()
+                .any(|r| r.cap.is_some() && r.cap == index && r.outcome == cap.overflow);
+            if let (true, Some((outcome, _)), Some(overflow)) = (
+                rations_overflow,
+                outcomes.get_index(cap.overflow),
+                &def.overflow,
+            ) {
+                checker.error(
+                    CheckError::OverflowIntoSelf {
+                        cap: cap.name.clone(),
+                        outcome: outcome.clone(),
+                    },
+                    overflow.span,
+                    "the outcome the cap rations",
+                );
+            }
             caps.push(cap);
         }
     }
@@ -430,7 +455,7 @@ pub fn check_version(
 
     // Lints.
     for info in &checker.lets {
-        if !info.used {
+        if !info.used && !checker.used_early.contains(&info.name) {
             diagnostics.push(Diagnostic::at(
                 &CheckError::UnusedLet {
                     name: info.name.clone(),

@@ -4,6 +4,7 @@
 //! 2 usage or I/O error; 3 some case records were errors (all others decided).
 
 mod check;
+mod eval;
 
 use std::io::IsTerminal;
 
@@ -42,6 +43,11 @@ pub enum Command {
     /// Exit status: 0 no errors (warnings allowed), 1 errors (or warnings with --deny-warnings),
     /// 2 a path cannot be read.
     Check(check::CheckArgs),
+    /// Decide a batch of cases by the version in force, and write one decision per case.
+    ///
+    /// Exit status: 0 every case decided; 3 some records were errors (every other case was
+    /// decided); 1 the policy has errors; 2 a usage or I/O error.
+    Eval(eval::EvalArgs),
 }
 
 /// Runs a parsed command line; returns the exit code.
@@ -53,6 +59,7 @@ pub fn run(cli: Cli) -> u8 {
     };
     match cli.command {
         Command::Check(args) => check::run(&args, format),
+        Command::Eval(args) => eval::run(&args, format),
     }
 }
 

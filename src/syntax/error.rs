@@ -256,15 +256,15 @@ pub(super) fn from_pest(source: &SourceFile, error: &pest::error::Error<Rule>) -
         .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
         .map_or(rest.len(), |(i, _)| i);
     let (found, span_len) = if rest.is_empty() {
-        ("the end of the file".to_string(), 0)
+        ("end of file".to_string(), 0)
     } else if word_len > 0 {
         let word = rest.get(..word_len).unwrap_or("");
         (format!("`{word}`"), word_len)
     } else {
         let c = rest.chars().next().unwrap_or(' ');
         let shown = match c {
-            '\n' | '\r' => "the end of the line".to_string(),
-            c if c.is_control() => format!("the control character U+{:04X}", c as u32),
+            '\n' | '\r' => "end of line".to_string(),
+            c if c.is_control() => format!("control character U+{:04X}", c as u32),
             c => format!("`{c}`"),
         };
         (shown, c.len_utf8())

@@ -1,0 +1,432 @@
+//! `readmit eval POLICY --cases FILE`.
+
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Args, ValueEnum};
+
+use super::print_diagnostics;
+use crate::cases::RecordError;
+use crate::dates::parse_date;
+use crate::diagnostics::{Describe, Diagnostic, ErrorFormat};
+use crate::engine::{
+    BatchRun, Engine, EvalOptions, InputError, InputFormat, RecordSink, VersionChoice, read_batch,
+};
+use crate::report::{OutputFormat, Record, RecordWriter, Summary};
+use crate::source::{SourceFile, Span};
+
+/// Arguments of `readmit eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The policy folder.
+    pub policy: PathBuf,
+    /// The case batch: JSON Lines (default), a JSON array (.json) or CSV (.csv); `-` for stdin.
+    #[arg(long, value_name = "FILE")]
+    pub cases: PathBuf,
+    /// The format of the batch, when its name does not say.
+    #[arg(long, value_enum)]
+    pub input_format: Option<InputFormatArg>,
+    /// Output format [default: table on a terminal, jsonl otherwise].
+    #[arg(long, value_enum)]
+    pub format: Option<OutputFormatArg>,
+    /// Write decisions to FILE (atomically: a temporary file renamed when complete).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Evaluate every case by this version, whatever its date ("as if").
+    #[arg(long, value_name = "V", conflicts_with = "as_of")]
+    pub version: Option<String>,
+    /// Evaluate every case by the version in force on this date (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// Add the trace of every decision: each rule tried, each condition with the values it read.
+    #[arg(long)]
+    pub explain: bool,
+    /// Threads for evaluation [default: all cores].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No summary on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `--input-format`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum InputFormatArg {
+    /// One JSON object per line.
+    Jsonl,
+    /// A JSON array of objects.
+    Json,
+    /// CSV with dotted-path headers.
+    Csv,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutputFormatArg {
+    /// One JSON object per line.
+    Jsonl,
+    /// A JSON array.
+    Json,
+    /// CSV.
+    Csv,
+    /// A table for people.
+    Table,
+}
+
+/// A usage or I/O problem of `eval`, as a diagnostic.
+#[derive(Debug, thiserror::Error)]
+enum EvalError {
+    #[error("cannot read `{path}`: {reason}")]
+    CannotRead { path: String, reason: String },
+    #[error("cannot write `{path}`: {reason}")]
+    CannotWrite { path: String, reason: String },
+    #[error("`{path}` line {line}: {message}")]
+    BadInput {
+        path: String,
+        line: usize,
+        message: String,
+    },
+    #[error("`{0}` is not a date")]
+    BadDate(String),
+    #[error("policy `{policy}` has no version `{version}`")]
+    UnknownVersion {
+        policy: String,
+        version: String,
+        versions: Vec<String>,
+    },
+}
+
+impl Describe for EvalError {
+    fn code(&self) -> &'static str {
+        match self {
+            EvalError::CannotRead { .. } => "readmit::io::cannot_read",
+            EvalError::CannotWrite { .. } => "readmit::io::cannot_write",
+            EvalError::BadInput { .. } => "readmit::cases::bad_input",
+            EvalError::BadDate(_) => "readmit::usage::bad_date",
+            EvalError::UnknownVersion { .. } => "readmit::usage::unknown_version",
+        }
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(match self {
+            EvalError::CannotRead { .. } => "check the path and its permissions".into(),
+            EvalError::CannotWrite { .. } => "check that the folder exists and is writable, and that the disk has room".into(),
+            EvalError::BadInput { .. } => "fix the file's structure; each record is checked on its own only once the file can be split into records".into(),
+            EvalError::BadDate(_) => "write the date as YYYY-MM-DD".into(),
+            EvalError::UnknownVersion { versions, .. } => format!("the versions are {}", crate::diagnostics::list_words(versions)),
+        })
+    }
+}
+
+/// A record error as a diagnostic pointing into the batch.
+struct CaseDiagnostic<'a>(&'a RecordError);
+
+impl std::fmt::Display for CaseDiagnostic<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let e = self.0;
+        match &e.field {
+            Some(field) => write!(f, "line {}: {} in `{field}`: {}", e.line, e.kind, e.message),
+            None => write!(f, "line {}: {}: {}", e.line, e.kind, e.message),
+        }
+    }
+}
+
+impl Describe for CaseDiagnostic<'_> {
+    fn code(&self) -> &'static str {
+        use crate::cases::ErrorKind as K;
+        match self.0.kind {
+            K::ParseError => "readmit::case::parse_error",
+            K::NotAnObject => "readmit::case::not_an_object",
+            K::MissingField => "readmit::case::missing_field",
+            K::WrongType => "readmit::case::wrong_type",
+            K::InvalidDate => "readmit::case::invalid_date",
+            K::UnknownEnumValue => "readmit::case::unknown_enum_value",
+            K::InvalidValue => "readmit::case::invalid_value",
+            K::UnknownField => "readmit::case::unknown_field",
+            K::DuplicateId => "readmit::case::duplicate_id",
+            K::NoVersionInForce => "readmit::case::no_version_in_force",
+        }
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(self.0.kind.help().to_string())
+    }
+}
+
+/// Where in a record's text a field's value is, found by its key.
+fn field_span(text: &str, field: Option<&str>) -> Span {
+    let whole = Span::new(0, text.len());
+    let Some(field) = field else { return whole };
+    let last = field.rsplit('.').next().unwrap_or(field);
+    let key = last.split('[').next().unwrap_or(last);
+    let needle = format!("\"{key}\"");
+    match text.find(&needle) {
+        Some(start) => {
+            let after = text.get(start + needle.len()..).unwrap_or("");
+            let value_start = after.find(':').map_or(0, |i| i + 1);
+            let rest = after.get(value_start..).unwrap_or("");
+            let trimmed = rest.len() - rest.trim_start().len();
+            let value_len = rest
+                .trim_start()
+                .find([',', '}'])
+                .unwrap_or(rest.trim_start().len());
+            let end = start + needle.len() + value_start + trimmed + value_len;
+            Span::new(start, end.min(text.len()))
+        }
+        None => whole,
+    }
+}
+
+struct CliSink {
+    writer: RecordWriter,
+    out: Box<dyn Write>,
+    summary: Summary,
+    failed: Option<io::Error>,
+}
+
+impl RecordSink for CliSink {
+    fn record(&mut self, record: Record) -> io::Result<()> {
+        self.summary.count(&record);
+        let rendered = self.writer.render(&record);
+        self.writer.emit(&rendered, &mut self.out)
+    }
+}
+
+fn attribute_names(engine: &Engine) -> Vec<Arc<str>> {
+    let mut names: Vec<Arc<str>> = Vec::new();
+    for program in &engine.policy.programs {
+        for outcome in &program.outcomes {
+            for attribute in &outcome.attributes {
+                if !names.contains(&attribute.name) {
+                    names.push(attribute.name.clone());
+                }
+            }
+        }
+    }
+    names
+}
+
+pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
+    let engine = match Engine::load(&args.policy) {
+        Ok(engine) => engine,
+        Err(diagnostics) => {
+            print_diagnostics(&diagnostics, format);
+            let io = diagnostics
+                .iter()
+                .any(|d| d.code == "readmit::io::cannot_read" && d.source.is_none());
+            return if io { 2 } else { 1 };
+        }
+    };
+    print_diagnostics(&engine.warnings, format);
+    let fail = |error: EvalError| {
+        print_diagnostics(&[Diagnostic::bare(&error)], format);
+        2
+    };
+    let choice = match (&args.version, &args.as_of) {
+        (Some(version), _) => match engine.policy.version_index(version) {
+            Some(index) => VersionChoice::Forced(index),
+            None => {
+                return fail(EvalError::UnknownVersion {
+                    policy: engine.name().to_string(),
+                    version: version.clone(),
+                    versions: engine.version_ids(),
+                });
+            }
+        },
+        (None, Some(day)) => match parse_date(day) {
+            Some(day) => VersionChoice::AsOf(day),
+            None => return fail(EvalError::BadDate(day.clone())),
+        },
+        (None, None) => VersionChoice::InForce,
+    };
+    let options = EvalOptions {
+        choice,
+        explain: args.explain,
+    };
+    let input_format = match args.input_format {
+        Some(InputFormatArg::Jsonl) => InputFormat::Jsonl,
+        Some(InputFormatArg::Json) => InputFormat::Json,
+        Some(InputFormatArg::Csv) => InputFormat::Csv,
+        None => InputFormat::from_path(&args.cases),
+    };
+    let cases_name = args.cases.display().to_string();
+    let mut input: Box<dyn BufRead> = if args.cases == Path::new("-") {
+        Box::new(io::BufReader::new(io::stdin()))
+    } else {
+        match std::fs::File::open(&args.cases) {
+            Ok(file) => Box::new(io::BufReader::with_capacity(1 << 16, file)),
+            Err(e) => {
+                return fail(EvalError::CannotRead {
+                    path: cases_name,
+                    reason: e.to_string(),
+                });
+            }
+        }
+    };
+    let output_format = match args.format {
+        Some(OutputFormatArg::Jsonl) => OutputFormat::Jsonl,
+        Some(OutputFormatArg::Json) => OutputFormat::Json,
+        Some(OutputFormatArg::Csv) => OutputFormat::Csv,
+        Some(OutputFormatArg::Table) => OutputFormat::Table,
+        None if args.output.is_none() && io::stdout().is_terminal() => OutputFormat::Table,
+        None => OutputFormat::Jsonl,
+    };
+    let (out, temp): (Box<dyn Write>, Option<tempfile::NamedTempFile>) = match &args.output {
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            match tempfile::NamedTempFile::new_in(dir) {
+                Ok(file) => match file.reopen() {
+                    Ok(handle) => (Box::new(io::BufWriter::new(handle)), Some(file)),
+                    Err(e) => {
+                        return fail(EvalError::CannotWrite {
+                            path: path.display().to_string(),
+                            reason: e.to_string(),
+                        });
+                    }
+                },
+                Err(e) => {
+                    return fail(EvalError::CannotWrite {
+                        path: path.display().to_string(),
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+        None => (Box::new(io::BufWriter::new(io::stdout().lock())), None),
+    };
+    let mut sink = CliSink {
+        writer: RecordWriter::new(output_format, attribute_names(&engine)),
+        out,
+        summary: Summary::default(),
+        failed: None,
+    };
+    let progress = progress_bar(&args.cases, args.quiet);
+    let report_progress = |bytes: u64| {
+        if let Some(bar) = &progress {
+            bar.set_position(bytes);
+        }
+    };
+    let mut work = |sink: &mut CliSink| -> Result<
+        (
+            crate::caps::AllocationResult,
+            Vec<crate::engine::ErrorContext>,
+        ),
+        InputError,
+    > {
+        sink.writer.begin(&mut sink.out)?;
+        let mut run = BatchRun::new(&engine, options);
+        if let Some(threads) = args.threads {
+            run = run.with_threads(threads);
+        }
+        read_batch(&mut run, &mut input, input_format, sink, &report_progress)?;
+        let contexts = std::mem::take(&mut run.error_contexts);
+        let allocation = run.finish(&crate::caps::NoLedger, sink);
+        sink.writer.finish(&mut sink.out)?;
+        Ok((allocation, contexts))
+    };
+    let result = work(&mut sink);
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    let (allocation, contexts) = match result {
+        Ok(done) => done,
+        Err(InputError::Io(e)) => {
+            let target = args
+                .output
+                .as_ref()
+                .map_or("standard output".to_string(), |p| p.display().to_string());
+            let _ = sink.failed.take();
+            return fail(EvalError::CannotWrite {
+                path: target,
+                reason: e.to_string(),
+            });
+        }
+        Err(InputError::Format { line, message }) => {
+            return fail(EvalError::BadInput {
+                path: cases_name,
+                line,
+                message,
+            });
+        }
+    };
+    drop(sink.out);
+    if let (Some(temp), Some(path)) = (temp, &args.output) {
+        if let Err(e) = temp.persist(path) {
+            return fail(EvalError::CannotWrite {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            });
+        }
+    }
+    let diagnostics: Vec<Diagnostic> = contexts
+        .iter()
+        .map(|context| {
+            let kind = CaseDiagnostic(&context.error);
+            match &context.text {
+                Some(text) => {
+                    let source =
+                        SourceFile::excerpt(cases_name.as_str(), text.as_str(), context.error.line);
+                    let span = field_span(text, context.error.field.as_deref());
+                    Diagnostic::at(
+                        &kind,
+                        &source,
+                        span,
+                        context.error.field.clone().unwrap_or_default(),
+                    )
+                }
+                None => Diagnostic::bare(&kind),
+            }
+        })
+        .collect();
+    let mut summary = sink.summary;
+    for report in &allocation.reports {
+        summary.caps.push(format!(
+            "cap {}: limit {}, used before {}, granted {}, kept {}, waitlisted {}, left {}",
+            report.cap,
+            report.limit,
+            report.used_before,
+            report.granted,
+            report.kept,
+            report.overflowed,
+            report.left
+        ));
+    }
+    if !allocation.reports.is_empty() {
+        summary.caps.push(
+            "no ledger: places were allocated within this batch alone, and nothing was recorded"
+                .into(),
+        );
+    }
+    if !args.quiet {
+        print_diagnostics(&diagnostics, format);
+        if summary.errors > diagnostics.len() {
+            eprintln!(
+                "… and {} more record errors (see the output)",
+                summary.errors - diagnostics.len()
+            );
+        }
+        eprint!("{summary}");
+    }
+    if summary.errors > 0 { 3 } else { 0 }
+}
+
+fn progress_bar(cases: &Path, quiet: bool) -> Option<indicatif::ProgressBar> {
+    if quiet || !io::stderr().is_terminal() {
+        return None;
+    }
+    let size = std::fs::metadata(cases).ok()?.len();
+    if size < 16 * 1024 * 1024 {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(size);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40} {bytes}/{total_bytes} {elapsed} (eta {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    Some(bar)
+}

@@ -1,0 +1,413 @@
+//! Evaluate: a typed case and a compiled version → the rule that decides it.
+//!
+//! Input: a [`Case`] and a [`Program`]. Output: a [`Decided`] — the first rule whose conditions
+//! hold (or `otherwise`), its outcome, attributes, cap, order keys and warnings — and, on
+//! request, the [`Trace`] of every rule tried. Evaluation is pure: it reads the case and the
+//! program and nothing else, so cases may be evaluated in any order and on any thread. Each let
+//! is evaluated at most once per case.
+
+mod trace;
+mod value;
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+pub use trace::{ConditionTrace, RuleTrace, Trace};
+pub use value::{Scalar, SortKey, Val};
+
+use crate::ast::Quantifier;
+use crate::cases::Case;
+use crate::check::model::{ArithOp, Function};
+use crate::compile::{AttrKind, CompiledRule, Node, Program, Value};
+use crate::dates::{add_period, days_between, format_date, months_between, years_between};
+
+/// Which rule decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleRef {
+    /// A rule, by index.
+    Rule(usize),
+    /// The version's `otherwise`.
+    Otherwise,
+}
+
+/// The decision of one case by one version, before caps are allocated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decided {
+    /// The version's index in the policy.
+    pub version: usize,
+    /// The deciding rule.
+    pub rule: RuleRef,
+    /// The outcome, by index into the version's outcomes.
+    pub outcome: usize,
+    /// The outcome's attributes as decided (with the rule's `with`).
+    pub attributes: Vec<(Arc<str>, Scalar)>,
+    /// The cap rationing the decision, by index into the version's caps.
+    pub cap: Option<usize>,
+    /// For a capped decision: the overflow outcome's attributes, computed from the case.
+    pub overflow_attributes: Vec<(Arc<str>, Scalar)>,
+    /// For a capped decision: the cap's order keys.
+    pub order_keys: Vec<SortKey>,
+    /// Messages of the warnings whose conditions hold.
+    pub warnings: Vec<Arc<str>>,
+}
+
+struct Ctx<'a> {
+    program: &'a Program,
+    case: &'a [Value],
+    lets: Vec<Option<Val<'a>>>,
+    vars: Vec<Val<'a>>,
+}
+
+/// Decides a case by a version (`version` is the program's index, recorded in the result).
+pub fn decide(program: &Program, version: usize, case: &Case) -> Decided {
+    let mut ctx = Ctx::new(program, &case.slots);
+    let rule = first_holding(&mut ctx);
+    ctx.decision(version, rule)
+}
+
+/// Decides a case and records why: every rule tried, each condition with what it read.
+pub fn decide_traced(program: &Program, version: usize, case: &Case) -> (Decided, Trace) {
+    let mut ctx = Ctx::new(program, &case.slots);
+    let mut trace = Trace::default();
+    let mut decided_by = RuleRef::Otherwise;
+    for (index, rule) in program.rules.iter().enumerate() {
+        let rule_trace = ctx.trace_rule(rule);
+        let held = rule_trace.held;
+        trace.rules.push(rule_trace);
+        if held {
+            decided_by = RuleRef::Rule(index);
+            break;
+        }
+    }
+    if decided_by == RuleRef::Otherwise {
+        trace.rules.push(RuleTrace {
+            rule: program.otherwise.name.clone(),
+            held: true,
+            conditions: Vec::new(),
+            unless: None,
+        });
+    }
+    let decided = ctx.decision(version, decided_by);
+    (decided, trace)
+}
+
+fn first_holding(ctx: &mut Ctx<'_>) -> RuleRef {
+    let program = ctx.program;
+    for (index, rule) in program.rules.iter().enumerate() {
+        if ctx.rule_holds(rule) {
+            return RuleRef::Rule(index);
+        }
+    }
+    RuleRef::Otherwise
+}
+
+impl<'a> Ctx<'a> {
+    fn new(program: &'a Program, case: &'a [Value]) -> Self {
+        Ctx {
+            program,
+            case,
+            lets: vec![None; program.lets.len()],
+            vars: Vec::new(),
+        }
+    }
+
+    fn rule_holds(&mut self, rule: &'a CompiledRule) -> bool {
+        let when = rule.conditions.iter().all(|c| self.truth(&c.node));
+        when && !rule.unless.as_ref().is_some_and(|u| self.truth(&u.node))
+    }
+
+    fn trace_rule(&mut self, rule: &'a CompiledRule) -> RuleTrace {
+        let mut conditions = Vec::with_capacity(rule.conditions.len());
+        let mut all = true;
+        for condition in &rule.conditions {
+            if !all {
+                conditions.push(ConditionTrace::skipped(condition));
+                continue;
+            }
+            let held = self.truth(&condition.node);
+            conditions.push(self.trace_condition(condition, held));
+            all = held;
+        }
+        let unless = match &rule.unless {
+            Some(u) if all => {
+                let held = self.truth(&u.node);
+                Some(self.trace_condition(u, held))
+            }
+            Some(u) => Some(ConditionTrace::skipped(u)),
+            None => None,
+        };
+        let held = all && !unless.as_ref().is_some_and(|u| u.held == Some(true));
+        RuleTrace {
+            rule: rule.name.clone(),
+            held,
+            conditions,
+            unless,
+        }
+    }
+
+    fn trace_condition(
+        &mut self,
+        condition: &'a crate::compile::Condition,
+        held: bool,
+    ) -> ConditionTrace {
+        let values = condition
+            .reads
+            .iter()
+            .map(|(text, node, kind)| (text.clone(), self.eval(node).describe(kind)))
+            .collect();
+        ConditionTrace {
+            condition: condition.text.clone(),
+            held: Some(held),
+            values,
+        }
+    }
+
+    fn decision(&mut self, version: usize, rule_ref: RuleRef) -> Decided {
+        let program = self.program;
+        let rule = match rule_ref {
+            RuleRef::Rule(i) => program.rules.get(i).unwrap_or(&program.otherwise),
+            RuleRef::Otherwise => &program.otherwise,
+        };
+        let attributes = self.attributes(rule.outcome, &rule.with);
+        let (overflow_attributes, order_keys) = match rule.cap.and_then(|c| program.caps.get(c)) {
+            Some(cap) => (
+                self.attributes(cap.overflow, &[]),
+                cap.order_by
+                    .iter()
+                    .map(|k| self.eval(k).sort_key())
+                    .collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        let warnings = program
+            .warnings
+            .iter()
+            .filter(|w| self.truth(&w.when))
+            .map(|w| w.message.clone())
+            .collect();
+        Decided {
+            version,
+            rule: rule_ref,
+            outcome: rule.outcome,
+            attributes,
+            cap: rule.cap,
+            overflow_attributes,
+            order_keys,
+            warnings,
+        }
+    }
+
+    fn attributes(&mut self, outcome: usize, with: &'a [(usize, Node)]) -> Vec<(Arc<str>, Scalar)> {
+        let Some(outcome) = self.program.outcomes.get(outcome) else {
+            return Vec::new();
+        };
+        let mut out = Vec::with_capacity(outcome.attributes.len());
+        for (index, attribute) in outcome.attributes.iter().enumerate() {
+            let node = with
+                .iter()
+                .find(|(i, _)| *i == index)
+                .map(|(_, n)| n)
+                .or(attribute.value.as_ref());
+            let Some(node) = node else { continue };
+            let value = self.eval(node);
+            out.push((attribute.name.clone(), value.scalar(&attribute.kind)));
+        }
+        out
+    }
+
+    fn truth(&mut self, node: &'a Node) -> bool {
+        matches!(self.eval(node), Val::Bool(true))
+    }
+
+    fn eval(&mut self, node: &'a Node) -> Val<'a> {
+        match node {
+            Node::Const(v) => Val::of(v),
+            Node::Slot(s) => self.case.get(*s).map_or(Val::Absent, Val::of),
+            Node::SlotPresent(s) => {
+                Val::Bool(self.case.get(*s).is_some_and(|v| *v != Value::Absent))
+            }
+            Node::Var(depth) => self.vars.get(*depth).copied().unwrap_or(Val::Absent),
+            Node::Let(index) => {
+                if let Some(Some(v)) = self.lets.get(*index) {
+                    return *v;
+                }
+                let value = match self.program.lets.get(*index) {
+                    Some(definition) => self.eval(definition),
+                    None => Val::Absent,
+                };
+                if let Some(slot) = self.lets.get_mut(*index) {
+                    *slot = Some(value);
+                }
+                value
+            }
+            Node::RecordSlot { base, slot } => match self.eval(base) {
+                Val::Record(fields) => fields.get(*slot).map_or(Val::Absent, Val::of),
+                _ => Val::Absent,
+            },
+            Node::RecordSlotPresent { base, slot } => match self.eval(base) {
+                Val::Record(fields) => {
+                    Val::Bool(fields.get(*slot).is_some_and(|v| *v != Value::Absent))
+                }
+                _ => Val::Bool(false),
+            },
+            Node::Index { base, index } => match self.eval(base) {
+                Val::List(items) => items.get(*index).map_or(Val::Absent, Val::of),
+                Val::Nodes(nodes) => match nodes.get(*index) {
+                    Some(n) => self.eval(n),
+                    None => Val::Absent,
+                },
+                _ => Val::Absent,
+            },
+            Node::List(nodes) => Val::Nodes(nodes),
+            Node::Not(e) => Val::Bool(!self.truth(e)),
+            Node::Neg(e) => match self.eval(e) {
+                Val::Int(i) => Val::Int(i.saturating_neg()),
+                _ => Val::Absent,
+            },
+            Node::And(ops) => Val::Bool(ops.iter().all(|o| self.truth(o))),
+            Node::Or(ops) => Val::Bool(ops.iter().any(|o| self.truth(o))),
+            Node::Compare { op, lhs, rhs } => {
+                let (l, r) = (self.eval(lhs), self.eval(rhs));
+                Val::Bool(l.compare(&r).is_some_and(|ordering| op.holds(ordering)))
+            }
+            Node::Arith { op, lhs, rhs } => match (self.eval(lhs), self.eval(rhs)) {
+                // The checker proved these cannot overflow; saturating keeps it total regardless.
+                (Val::Int(a), Val::Int(b)) => Val::Int(match op {
+                    ArithOp::Add => a.saturating_add(b),
+                    ArithOp::Sub => a.saturating_sub(b),
+                    ArithOp::Mul => a.saturating_mul(b),
+                }),
+                _ => Val::Absent,
+            },
+            Node::DateShift { date, amount, unit } => match self.eval(date) {
+                Val::Date(d) => Val::Date(add_period(d, *amount, *unit)),
+                _ => Val::Absent,
+            },
+            Node::In {
+                negated,
+                item,
+                list,
+            } => {
+                let item = self.eval(item);
+                let list = self.eval(list);
+                let found = self.contains(list, &item);
+                Val::Bool(found != *negated)
+            }
+            Node::Quantifier { kind, list, body } => {
+                let list = self.eval(list);
+                let count = list.len();
+                let mut result = *kind == Quantifier::All;
+                for i in 0..count {
+                    let element = self.element(list, i);
+                    self.vars.push(element);
+                    let holds = self.truth(body);
+                    self.vars.pop();
+                    match kind {
+                        Quantifier::Any if holds => {
+                            result = true;
+                            break;
+                        }
+                        Quantifier::All if !holds => {
+                            result = false;
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                Val::Bool(result)
+            }
+            Node::Call { function, args } => self.call(*function, args),
+        }
+    }
+
+    fn element(&mut self, list: Val<'a>, index: usize) -> Val<'a> {
+        match list {
+            Val::List(items) => items.get(index).map_or(Val::Absent, Val::of),
+            Val::Nodes(nodes) => match nodes.get(index) {
+                Some(n) => self.eval(n),
+                None => Val::Absent,
+            },
+            _ => Val::Absent,
+        }
+    }
+
+    fn contains(&mut self, list: Val<'a>, item: &Val<'a>) -> bool {
+        (0..list.len()).any(|i| self.element(list, i).compare(item) == Some(Ordering::Equal))
+    }
+
+    fn call(&mut self, function: Function, args: &'a [Node]) -> Val<'a> {
+        let mut values = args
+            .iter()
+            .map(|a| self.eval(a))
+            .collect::<Vec<_>>()
+            .into_iter();
+        let (first, second) = (values.next(), values.next());
+        match (function, first, second) {
+            (Function::Years, Some(Val::Date(a)), Some(Val::Date(b))) => {
+                Val::Int(years_between(a, b))
+            }
+            (Function::Months, Some(Val::Date(a)), Some(Val::Date(b))) => {
+                Val::Int(months_between(a, b))
+            }
+            (Function::Days, Some(Val::Date(a)), Some(Val::Date(b))) => {
+                Val::Int(days_between(a, b))
+            }
+            (Function::Count, Some(list), _) => {
+                Val::Int(i64::try_from(list.len()).unwrap_or(i64::MAX))
+            }
+            (Function::Before, Some(list), Some(item)) => {
+                let end = (0..list.len())
+                    .find(|&i| self.element(list, i).compare(&item) == Some(Ordering::Equal))
+                    .unwrap_or(list.len());
+                list.prefix(end)
+            }
+            _ => Val::Absent,
+        }
+    }
+}
+
+impl<'a> Val<'a> {
+    /// A value as a caseworker reads it in a trace.
+    fn describe(&self, kind: &AttrKind) -> String {
+        match self {
+            Val::Absent => "absent".into(),
+            Val::Present => "present".into(),
+            Val::Bool(b) => b.to_string(),
+            Val::Int(i) => i.to_string(),
+            Val::Text(t) => format!("{t:?}"),
+            Val::Date(d) => format_date(*d),
+            Val::Country(c) => c.to_string(),
+            Val::Enum(i) => match kind {
+                AttrKind::Enum(names) => names.get(*i as usize).cloned().unwrap_or_default(),
+                _ => format!("#{i}"),
+            },
+            Val::List(items) => format!(
+                "[{}]",
+                items
+                    .iter()
+                    .map(|v| Val::of(v).describe(kind))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Val::Nodes(nodes) => format!("[{} values]", nodes.len()),
+            Val::Record(_) => "{…}".into(),
+        }
+    }
+
+    /// An attribute value as written out.
+    fn scalar(&self, kind: &AttrKind) -> Scalar {
+        match (self, kind) {
+            (Val::Bool(b), _) => Scalar::Bool(*b),
+            (Val::Int(i), _) => Scalar::Int(*i),
+            (Val::Text(t), _) => Scalar::Text(Box::from(*t)),
+            (Val::Date(d), _) => Scalar::Text(format_date(*d).into()),
+            (Val::Country(c), _) => Scalar::Text(Box::from(c.as_str())),
+            (Val::Enum(i), AttrKind::Enum(names)) => Scalar::Text(
+                names
+                    .get(*i as usize)
+                    .map_or_else(|| Box::from(""), |n| Box::from(n.as_str())),
+            ),
+            _ => Scalar::Null,
+        }
+    }
+}
