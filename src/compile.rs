@@ -575,6 +575,8 @@ impl Compiler<'_> {
             TExprKind::Let(index) => {
                 if let Some(l) = version.lets.get(*index) {
                     push(l.name.clone(), Node::Let(*index), &l.value.ty);
+                    // A caseworker also needs what the let itself read to see why it holds.
+                    self.collect_reads(&l.value, version, reads);
                 }
             }
             _ => for_each_child(expr, |child| self.collect_reads(child, version, reads)),

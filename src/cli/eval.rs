@@ -158,11 +158,14 @@ impl Describe for CaseDiagnostic<'_> {
 fn field_span(text: &str, field: Option<&str>) -> Span {
     let whole = Span::new(0, text.len());
     let Some(field) = field else { return whole };
-    let last = field.rsplit('.').next().unwrap_or(field);
-    let key = last.split('[').next().unwrap_or(last);
-    let needle = format!("\"{key}\"");
-    match text.find(&needle) {
-        Some(start) => {
+    // The field's own key, or (for a missing field) the closest enclosing key that is there.
+    let found = field.split('.').rev().find_map(|segment| {
+        let key = segment.split('[').next().unwrap_or(segment);
+        let needle = format!("\"{key}\"");
+        text.find(&needle).map(|start| (start, needle))
+    });
+    match found {
+        Some((start, needle)) => {
             let after = text.get(start + needle.len()..).unwrap_or("");
             let value_start = after.find(':').map_or(0, |i| i + 1);
             let rest = after.get(value_start..).unwrap_or("");

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::compile::Condition;
@@ -36,7 +37,7 @@ pub struct ConditionTrace {
     /// Whether it held; `None` when an earlier condition already failed.
     pub held: Option<bool>,
     /// What it read: field paths and lets, with their values.
-    pub values: Vec<(Arc<str>, String)>,
+    pub values: IndexMap<Arc<str>, String>,
 }
 
 impl ConditionTrace {
@@ -45,7 +46,7 @@ impl ConditionTrace {
         ConditionTrace {
             condition: condition.text.clone(),
             held: None,
-            values: Vec::new(),
+            values: IndexMap::new(),
         }
     }
 }
