@@ -8,6 +8,8 @@
 //! by byte); places left = limit − grants that count, re-read after every grant; a case that
 //! already holds a grant keeps it and takes no new place.
 
+pub mod ledger;
+
 use std::collections::HashSet;
 
 use crate::compile::CompiledPolicy;

@@ -45,6 +45,10 @@ pub struct EvalArgs {
     /// Threads for evaluation [default: all cores].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// The ledger of cap grants (an SQLite file, created on first use). Without it, caps are
+    /// allocated within this batch alone and nothing is recorded.
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
     /// No summary on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -181,6 +185,30 @@ fn field_span(text: &str, field: Option<&str>) -> Span {
     }
 }
 
+/// Why a run stopped.
+enum RunError {
+    Input(InputError),
+    Ledger(crate::caps::ledger::LedgerError),
+}
+
+impl From<InputError> for RunError {
+    fn from(e: InputError) -> Self {
+        RunError::Input(e)
+    }
+}
+
+impl From<io::Error> for RunError {
+    fn from(e: io::Error) -> Self {
+        RunError::Input(InputError::Io(e))
+    }
+}
+
+impl From<crate::caps::ledger::LedgerError> for RunError {
+    fn from(e: crate::caps::ledger::LedgerError) -> Self {
+        RunError::Ledger(e)
+    }
+}
+
 struct CliSink {
     writer: RecordWriter,
     out: Box<dyn Write>,
@@ -254,6 +282,17 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
         None => InputFormat::from_path(&args.cases),
     };
     let cases_name = args.cases.display().to_string();
+    // Open the ledger before anything is read or written: a bad ledger stops the run early.
+    let mut ledger = match &args.ledger {
+        Some(path) => match crate::caps::ledger::Ledger::open(path) {
+            Ok(ledger) => Some(ledger),
+            Err(e) => {
+                print_diagnostics(&[Diagnostic::bare(&e)], format);
+                return 2;
+            }
+        },
+        None => None,
+    };
     let mut input: Box<dyn BufRead> = if args.cases == Path::new("-") {
         Box::new(io::BufReader::new(io::stdin()))
     } else {
@@ -313,13 +352,11 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
             bar.set_position(bytes);
         }
     };
-    let mut work = |sink: &mut CliSink| -> Result<
-        (
-            crate::caps::AllocationResult,
-            Vec<crate::engine::ErrorContext>,
-        ),
-        InputError,
-    > {
+    type Done = (
+        crate::caps::AllocationResult,
+        Vec<crate::engine::ErrorContext>,
+    );
+    let mut work = |sink: &mut CliSink| -> Result<Done, RunError> {
         sink.writer.begin(&mut sink.out)?;
         let mut run = BatchRun::new(&engine, options);
         if let Some(threads) = args.threads {
@@ -327,7 +364,16 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
         }
         read_batch(&mut run, &mut input, input_format, sink, &report_progress)?;
         let contexts = std::mem::take(&mut run.error_contexts);
-        let allocation = run.finish(&crate::caps::NoLedger, sink);
+        let candidates = run.candidates();
+        let allocation = match &mut ledger {
+            Some(ledger) => ledger.allocate_and_record(engine.name(), &cases_name, |book| {
+                let allocation = crate::caps::allocate(&engine.policy, &candidates, book);
+                let grants = allocation.new_grants.clone();
+                (allocation, grants)
+            })?,
+            None => crate::caps::allocate(&engine.policy, &candidates, &crate::caps::NoLedger),
+        };
+        run.complete(&allocation, sink)?;
         sink.writer.finish(&mut sink.out)?;
         Ok((allocation, contexts))
     };
@@ -337,7 +383,11 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
     }
     let (allocation, contexts) = match result {
         Ok(done) => done,
-        Err(InputError::Io(e)) => {
+        Err(RunError::Ledger(e)) => {
+            print_diagnostics(&[Diagnostic::bare(&e)], format);
+            return 2;
+        }
+        Err(RunError::Input(InputError::Io(e))) => {
             let target = args
                 .output
                 .as_ref()
@@ -348,7 +398,7 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
                 reason: e.to_string(),
             });
         }
-        Err(InputError::Format { line, message }) => {
+        Err(RunError::Input(InputError::Format { line, message })) => {
             return fail(EvalError::BadInput {
                 path: cases_name,
                 line,
@@ -398,11 +448,17 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
             report.left
         ));
     }
-    if !allocation.reports.is_empty() {
-        summary.caps.push(
+    match &args.ledger {
+        Some(path) => summary.caps.push(format!(
+            "ledger {}: {} new grants recorded",
+            path.display(),
+            allocation.new_grants.len()
+        )),
+        None if !allocation.reports.is_empty() => summary.caps.push(
             "no ledger: places were allocated within this batch alone, and nothing was recorded"
                 .into(),
-        );
+        ),
+        None => {}
     }
     if !args.quiet {
         print_diagnostics(&diagnostics, format);

@@ -5,6 +5,7 @@
 
 mod check;
 mod eval;
+mod ledger;
 
 use std::io::IsTerminal;
 
@@ -48,6 +49,8 @@ pub enum Command {
     /// Exit status: 0 every case decided; 3 some records were errors (every other case was
     /// decided); 1 the policy has errors; 2 a usage or I/O error.
     Eval(eval::EvalArgs),
+    /// Inspect and maintain the ledger of cap places: show, list, release, import.
+    Ledger(ledger::LedgerArgs),
 }
 
 /// Runs a parsed command line; returns the exit code.
@@ -60,6 +63,7 @@ pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Check(args) => check::run(&args, format),
         Command::Eval(args) => eval::run(&args, format),
+        Command::Ledger(args) => ledger::run(&args, format),
     }
 }
 
