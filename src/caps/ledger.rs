@@ -299,6 +299,7 @@ impl Ledger {
                     .map_err(query)?;
             }
         }
+        hold_for_fault_injection();
         transaction.commit().map_err(query)?;
         Ok(result)
     }
@@ -454,6 +455,14 @@ impl Ledger {
             .map_err(query)?;
         transaction.commit().map_err(query)?;
         Ok((added, skipped))
+    }
+}
+
+/// Fault injection for tests: `READMIT_LEDGER_HOLD_MS` keeps the write transaction open (its
+/// grants inserted, not committed) for that long, so that a test can kill the run there.
+fn hold_for_fault_injection() {
+    if let Some(ms) = std::env::var("READMIT_LEDGER_HOLD_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
+        std::thread::sleep(Duration::from_millis(ms.min(60_000)));
     }
 }
 
