@@ -151,8 +151,8 @@ fn the_moscow_cap_grants_exactly_the_first_fifty_in_order_and_keeps_them_on_reru
         .collect();
     assert_eq!(granted, expected_granted, "exactly the first 50 by (decision_date, id bytes)");
     // Written out by hand: the 103 cases decided 2016-02-04 (ids divisible by 3) come first, in
-    // byte order M-102, M-105, …, M-198, M-201, …, M-249 (50 ids); numerically smaller ids such
-    // as M-3 and M-99 sort after them ("M-3" > "M-249" byte by byte) and wait.
+    // byte order M-102, M-105, …, M-117, M-12, M-120, …, M-234, M-237 (the 50th), M-24 (first in
+    // the queue); so M-12 gets a place while M-3 and M-99 ("M-3" > "M-237" byte by byte) wait.
     let outcome_of = |id: &str| {
         first
             .iter()
@@ -160,8 +160,10 @@ fn the_moscow_cap_grants_exactly_the_first_fifty_in_order_and_keeps_them_on_reru
             .map(|d| (d["outcome"].clone(), d["queue_position"].clone()))
     };
     assert_eq!(outcome_of("M-102"), Some((json!("return_to_russia"), Value::Null)));
-    assert_eq!(outcome_of("M-249"), Some((json!("return_to_russia"), Value::Null)));
-    assert_eq!(outcome_of("M-252"), Some((json!("waitlist"), json!(1))));
+    assert_eq!(outcome_of("M-12"), Some((json!("return_to_russia"), Value::Null)));
+    assert_eq!(outcome_of("M-237"), Some((json!("return_to_russia"), Value::Null)));
+    assert_eq!(outcome_of("M-24"), Some((json!("waitlist"), json!(1))));
+    assert_eq!(outcome_of("M-240"), Some((json!("waitlist"), json!(2))));
     assert_eq!(outcome_of("M-3").map(|o| o.0), Some(json!("waitlist")));
     assert_eq!(outcome_of("M-99").map(|o| o.0), Some(json!("waitlist")));
 
