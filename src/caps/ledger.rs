@@ -125,7 +125,7 @@ pub struct Ledger {
 }
 
 fn now() -> String {
-    jiff::Timestamp::now().to_string()
+    format!("{:.0}", jiff::Timestamp::now())
 }
 
 impl Ledger {
@@ -461,7 +461,10 @@ impl Ledger {
 /// Fault injection for tests: `READMIT_LEDGER_HOLD_MS` keeps the write transaction open (its
 /// grants inserted, not committed) for that long, so that a test can kill the run there.
 fn hold_for_fault_injection() {
-    if let Some(ms) = std::env::var("READMIT_LEDGER_HOLD_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
+    if let Some(ms) = std::env::var("READMIT_LEDGER_HOLD_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
         std::thread::sleep(Duration::from_millis(ms.min(60_000)));
     }
 }
