@@ -94,13 +94,28 @@ fn seeded_ledger(dir: &Path) -> PathBuf {
         "storskog_arrangement",
         path(&seed),
     ]);
-    assert!(out.status.success(), "import: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "import: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     ledger
 }
 
 fn active_grants(ledger: &Path) -> Vec<Value> {
-    let out = readmit(&["ledger", "list", "--ledger", path(ledger), "--format", "json"]);
-    assert!(out.status.success(), "list: {}", String::from_utf8_lossy(&out.stderr));
+    let out = readmit(&[
+        "ledger",
+        "list",
+        "--ledger",
+        path(ledger),
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "list: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     decisions(&out)
 }
 
@@ -134,8 +149,20 @@ fn the_moscow_cap_grants_exactly_the_first_fifty_in_order_and_keeps_them_on_reru
     let cases_file = dir.join("batch.jsonl");
     write(&cases_file, &jsonl(&batch));
 
-    let out = readmit(&["eval", POLICY, "--cases", path(&cases_file), "--ledger", path(&ledger)]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = readmit(&[
+        "eval",
+        POLICY,
+        "--cases",
+        path(&cases_file),
+        "--ledger",
+        path(&ledger),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let first = decisions(&out);
     assert_eq!(first.len(), batch.len(), "one decision per record");
     // Input order is kept.
@@ -143,13 +170,17 @@ fn the_moscow_cap_grants_exactly_the_first_fifty_in_order_and_keeps_them_on_reru
         assert_eq!(decision["id"], case["id"]);
     }
 
-    let expected_granted: BTreeSet<String> = keys.iter().take(50).map(|(_, id)| id.clone()).collect();
+    let expected_granted: BTreeSet<String> =
+        keys.iter().take(50).map(|(_, id)| id.clone()).collect();
     let granted: BTreeSet<String> = first
         .iter()
         .filter(|d| d["outcome"] == "return_to_russia")
         .map(|d| d["id"].as_str().unwrap_or_default().to_string())
         .collect();
-    assert_eq!(granted, expected_granted, "exactly the first 50 by (decision_date, id bytes)");
+    assert_eq!(
+        granted, expected_granted,
+        "exactly the first 50 by (decision_date, id bytes)"
+    );
     // Written out by hand: the 103 cases decided 2016-02-04 (ids divisible by 3) come first, in
     // byte order M-102, M-105, …, M-117, M-12, M-120, …, M-234, M-237 (the 50th), M-24 (first in
     // the queue); so M-12 gets a place while M-3 and M-99 ("M-3" > "M-237" byte by byte) wait.
@@ -159,9 +190,18 @@ fn the_moscow_cap_grants_exactly_the_first_fifty_in_order_and_keeps_them_on_reru
             .find(|d| d["id"] == id)
             .map(|d| (d["outcome"].clone(), d["queue_position"].clone()))
     };
-    assert_eq!(outcome_of("M-102"), Some((json!("return_to_russia"), Value::Null)));
-    assert_eq!(outcome_of("M-12"), Some((json!("return_to_russia"), Value::Null)));
-    assert_eq!(outcome_of("M-237"), Some((json!("return_to_russia"), Value::Null)));
+    assert_eq!(
+        outcome_of("M-102"),
+        Some((json!("return_to_russia"), Value::Null))
+    );
+    assert_eq!(
+        outcome_of("M-12"),
+        Some((json!("return_to_russia"), Value::Null))
+    );
+    assert_eq!(
+        outcome_of("M-237"),
+        Some((json!("return_to_russia"), Value::Null))
+    );
     assert_eq!(outcome_of("M-24"), Some((json!("waitlist"), json!(1))));
     assert_eq!(outcome_of("M-240"), Some((json!("waitlist"), json!(2))));
     assert_eq!(outcome_of("M-3").map(|o| o.0), Some(json!("waitlist")));
@@ -171,9 +211,15 @@ fn the_moscow_cap_grants_exactly_the_first_fifty_in_order_and_keeps_them_on_reru
         .iter()
         .filter(|d| d["outcome"] == "waitlist")
         .map(|d| {
-            assert_eq!(d["rule"], "multi_entry_return", "the waitlist keeps the eligibility rule");
+            assert_eq!(
+                d["rule"], "multi_entry_return",
+                "the waitlist keeps the eligibility rule"
+            );
             assert_eq!(d["cap"], "moscow_agreement");
-            (d["queue_position"].as_u64().unwrap_or(0), d["id"].as_str().unwrap_or_default().to_string())
+            (
+                d["queue_position"].as_u64().unwrap_or(0),
+                d["id"].as_str().unwrap_or_default().to_string(),
+            )
         })
         .collect();
     queue.sort();
@@ -191,10 +237,21 @@ fn the_moscow_cap_grants_exactly_the_first_fifty_in_order_and_keeps_them_on_reru
             assert_ne!(d["outcome"], "return_to_russia");
         }
     }
-    assert_eq!(active_grants(&ledger).len(), 300, "250 earlier + 50 new grants");
+    assert_eq!(
+        active_grants(&ledger).len(),
+        300,
+        "250 earlier + 50 new grants"
+    );
 
     // The same batch again: the same 50 keep their places, nothing new is granted.
-    let out = readmit(&["eval", POLICY, "--cases", path(&cases_file), "--ledger", path(&ledger)]);
+    let out = readmit(&[
+        "eval",
+        POLICY,
+        "--cases",
+        path(&cases_file),
+        "--ledger",
+        path(&ledger),
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let again = decisions(&out);
     let regranted: BTreeSet<String> = again
@@ -220,18 +277,46 @@ fn the_moscow_cap_grants_exactly_the_first_fifty_in_order_and_keeps_them_on_reru
         "--reason",
         "return cancelled on appeal",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let mut without_released: Vec<Value> = batch.iter().filter(|c| c["id"] != released.as_str()).cloned().collect();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut without_released: Vec<Value> = batch
+        .iter()
+        .filter(|c| c["id"] != released.as_str())
+        .cloned()
+        .collect();
     without_released.reverse();
     write(&cases_file, &jsonl(&without_released));
-    let out = readmit(&["eval", POLICY, "--cases", path(&cases_file), "--ledger", path(&ledger)]);
+    let out = readmit(&[
+        "eval",
+        POLICY,
+        "--cases",
+        path(&cases_file),
+        "--ledger",
+        path(&ledger),
+    ]);
     let third = decisions(&out);
     let first_in_queue = &keys[50].1;
     let promoted = third.iter().find(|d| d["id"] == first_in_queue.as_str());
-    assert_eq!(promoted.map(|d| d["outcome"].clone()), Some(json!("return_to_russia")));
+    assert_eq!(
+        promoted.map(|d| d["outcome"].clone()),
+        Some(json!("return_to_russia"))
+    );
     assert_eq!(active_grants(&ledger).len(), 300);
-    let all = readmit(&["ledger", "list", "--ledger", path(&ledger), "--all", "--format", "json"]);
-    let released_row = decisions(&all).into_iter().find(|g| g["case_id"] == released.as_str());
+    let all = readmit(&[
+        "ledger",
+        "list",
+        "--ledger",
+        path(&ledger),
+        "--all",
+        "--format",
+        "json",
+    ]);
+    let released_row = decisions(&all)
+        .into_iter()
+        .find(|g| g["case_id"] == released.as_str());
     assert_eq!(
         released_row.map(|g| g["release_reason"].clone()),
         Some(json!("return cancelled on appeal")),
@@ -245,10 +330,28 @@ fn suspension_and_individual_assessment_never_take_a_place() {
     let ledger = dir.join("ledger.db");
     let cases_file = dir.join("batch.jsonl");
     write(&cases_file, &jsonl(&distractors()));
-    let out = readmit(&["eval", POLICY, "--cases", path(&cases_file), "--ledger", path(&ledger)]);
+    let out = readmit(&[
+        "eval",
+        POLICY,
+        "--cases",
+        path(&cases_file),
+        "--ledger",
+        path(&ledger),
+    ]);
     assert_eq!(out.status.code(), Some(0));
-    let outcomes: Vec<String> = decisions(&out).iter().map(|d| d["outcome"].as_str().unwrap_or_default().to_string()).collect();
-    assert_eq!(outcomes, ["no_return_route", "individual_assessment", "return_suspended", "no_return_route"]);
+    let outcomes: Vec<String> = decisions(&out)
+        .iter()
+        .map(|d| d["outcome"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "no_return_route",
+            "individual_assessment",
+            "return_suspended",
+            "no_return_route"
+        ]
+    );
     assert!(active_grants(&ledger).is_empty());
 }
 
@@ -258,15 +361,26 @@ fn two_runs_at_once_never_exceed_the_limit() {
         let dir = temp_dir(&format!("concurrent-{round}"));
         let ledger = seeded_ledger(&dir);
         // Two overlapping batches of 60 eligible cases each, 30 in common: 90 candidates for 50 places.
-        let a: Vec<Value> = (0..60).map(|i| eligible(&format!("C-{i}"), "2016-02-05")).collect();
-        let b: Vec<Value> = (30..90).map(|i| eligible(&format!("C-{i}"), "2016-02-05")).collect();
+        let a: Vec<Value> = (0..60)
+            .map(|i| eligible(&format!("C-{i}"), "2016-02-05"))
+            .collect();
+        let b: Vec<Value> = (30..90)
+            .map(|i| eligible(&format!("C-{i}"), "2016-02-05"))
+            .collect();
         let (file_a, file_b) = (dir.join("a.jsonl"), dir.join("b.jsonl"));
         write(&file_a, &jsonl(&a));
         write(&file_b, &jsonl(&b));
         let spawn = |file: &Path| {
             Command::new(env!("CARGO_BIN_EXE_readmit"))
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .args(["eval", POLICY, "--cases", path(file), "--ledger", path(&ledger)])
+                .args([
+                    "eval",
+                    POLICY,
+                    "--cases",
+                    path(file),
+                    "--ledger",
+                    path(&ledger),
+                ])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -277,17 +391,35 @@ fn two_runs_at_once_never_exceed_the_limit() {
             first.wait_with_output().unwrap_or_else(|e| panic!("{e}")),
             second.wait_with_output().unwrap_or_else(|e| panic!("{e}")),
         );
-        assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
-        assert_eq!(second.status.code(), Some(0), "{}", String::from_utf8_lossy(&second.stderr));
+        assert_eq!(
+            first.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&first.stderr)
+        );
+        assert_eq!(
+            second.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&second.stderr)
+        );
         let grants = active_grants(&ledger);
-        assert_eq!(grants.len(), 300, "round {round}: 250 earlier + exactly 50 places, never more");
+        assert_eq!(
+            grants.len(),
+            300,
+            "round {round}: 250 earlier + exactly 50 places, never more"
+        );
         let returned: BTreeSet<String> = decisions(&first)
             .iter()
             .chain(decisions(&second).iter())
             .filter(|d| d["outcome"] == "return_to_russia")
             .map(|d| d["id"].as_str().unwrap_or_default().to_string())
             .collect();
-        assert_eq!(returned.len(), 50, "round {round}: each place reported to one case id");
+        assert_eq!(
+            returned.len(),
+            50,
+            "round {round}: each place reported to one case id"
+        );
     }
 }
 
@@ -296,12 +428,21 @@ fn a_run_killed_inside_its_transaction_leaves_the_ledger_as_it_was() {
     let dir = temp_dir("killed");
     let ledger = seeded_ledger(&dir);
     let before = active_grants(&ledger);
-    let cases: Vec<Value> = (0..20).map(|i| eligible(&format!("K-{i}"), "2016-02-05")).collect();
+    let cases: Vec<Value> = (0..20)
+        .map(|i| eligible(&format!("K-{i}"), "2016-02-05"))
+        .collect();
     let file = dir.join("batch.jsonl");
     write(&file, &jsonl(&cases));
     let mut child = Command::new(env!("CARGO_BIN_EXE_readmit"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["eval", POLICY, "--cases", path(&file), "--ledger", path(&ledger)])
+        .args([
+            "eval",
+            POLICY,
+            "--cases",
+            path(&file),
+            "--ledger",
+            path(&ledger),
+        ])
         .env("READMIT_LEDGER_HOLD_MS", "20000")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -316,11 +457,25 @@ fn a_run_killed_inside_its_transaction_leaves_the_ledger_as_it_was() {
     assert!(journal.exists(), "the run reached its transaction");
     child.kill().unwrap_or_else(|e| panic!("kill: {e}"));
     let _ = child.wait();
-    assert_eq!(active_grants(&ledger), before, "nothing of the killed batch was committed");
+    assert_eq!(
+        active_grants(&ledger),
+        before,
+        "nothing of the killed batch was committed"
+    );
 
-    let out = readmit(&["eval", POLICY, "--cases", path(&file), "--ledger", path(&ledger)]);
+    let out = readmit(&[
+        "eval",
+        POLICY,
+        "--cases",
+        path(&file),
+        "--ledger",
+        path(&ledger),
+    ]);
     assert_eq!(out.status.code(), Some(0));
-    let granted = decisions(&out).iter().filter(|d| d["outcome"] == "return_to_russia").count();
+    let granted = decisions(&out)
+        .iter()
+        .filter(|d| d["outcome"] == "return_to_russia")
+        .count();
     assert_eq!(granted, 20);
     assert_eq!(active_grants(&ledger).len(), 270);
 }
@@ -340,7 +495,10 @@ fn a_file_that_is_not_a_ledger_is_refused_and_left_untouched() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a readmit ledger"));
-    assert!(out.stdout.is_empty(), "nothing decided before the ledger is known good");
+    assert!(
+        out.stdout.is_empty(),
+        "nothing decided before the ledger is known good"
+    );
     assert_eq!(
         std::fs::read_to_string(&file).unwrap_or_default(),
         "these are my notes, not a database\n"
