@@ -384,7 +384,16 @@ fn spool_value(record: &Record) -> serde_json::Value {
 #[derive(serde::Serialize, serde::Deserialize)]
 struct SpooledRecord {
     decision: Option<SpooledDecision>,
-    error: Option<(usize, Option<String>, String, Option<String>, String)>,
+    error: Option<SpooledError>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct SpooledError {
+    line: usize,
+    id: Option<String>,
+    kind: String,
+    field: Option<String>,
+    message: String,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -433,13 +442,13 @@ impl From<&Record> for SpooledRecord {
             },
             Record::Error(e) => SpooledRecord {
                 decision: None,
-                error: Some((
-                    e.line,
-                    e.id.clone(),
-                    e.kind.as_str().to_string(),
-                    e.field.clone(),
-                    e.message.clone(),
-                )),
+                error: Some(SpooledError {
+                    line: e.line,
+                    id: e.id.clone(),
+                    kind: e.kind.as_str().to_string(),
+                    field: e.field.clone(),
+                    message: e.message.clone(),
+                }),
             },
         }
     }
@@ -678,13 +687,13 @@ fn unspool(value: serde_json::Value) -> Record {
             trace: d.trace.and_then(|t| serde_json::from_value(t).ok()),
         }));
     }
-    let (line, id, kind, field, message) = spooled.error.unwrap_or_default();
+    let e = spooled.error.unwrap_or_default();
     Record::Error(RecordError {
-        line,
-        id,
-        kind: kind_from_str(&kind),
-        field,
-        message,
+        line: e.line,
+        id: e.id,
+        kind: kind_from_str(&e.kind),
+        field: e.field,
+        message: e.message,
     })
 }
 

@@ -310,14 +310,6 @@ pub enum CheckError {
         /// The cap.
         cap: String,
     },
-    /// A cap whose overflow outcome is the outcome it rations.
-    #[error("cap `{cap}` overflows into `{outcome}`, the outcome it rations")]
-    OverflowIntoSelf {
-        /// The cap.
-        cap: String,
-        /// The outcome.
-        outcome: String,
-    },
     /// Two versions in force on the same day.
     #[error("versions `{first}` and `{second}` are both in force on {day}")]
     OverlappingVersions {
@@ -454,7 +446,6 @@ impl Describe for CheckError {
             E::RuleAfterOtherwise { .. } => "readmit::check::rule_after_otherwise",
             E::CapMissingClause { .. } => "readmit::check::cap_missing_clause",
             E::NegativeLimit { .. } => "readmit::check::negative_limit",
-            E::OverflowIntoSelf { .. } => "readmit::check::overflow_into_self",
             E::OverlappingVersions { .. } => "readmit::versions::overlap",
             E::VersionGap { .. } => "readmit::versions::gap",
             E::PolicyNameMismatch { .. } => "readmit::versions::policy_name_mismatch",
@@ -549,7 +540,6 @@ impl Describe for CheckError {
             E::RuleAfterOtherwise { .. } => Some("move `otherwise` after the last rule".into()),
             E::CapMissingClause { example, .. } => Some(format!("add `{example}`")),
             E::NegativeLimit { .. } => Some("a limit counts places: 0 or more".into()),
-            E::OverflowIntoSelf { .. } => Some("overflow into the outcome eligible cases get when no place is left, e.g. `waitlist`".into()),
             E::OverlappingVersions { .. } => Some("end the earlier version with `until` the day before the later one starts, or remove its `until`".into()),
             E::VersionGap { .. } => Some("cases dated in the gap cannot be decided; extend a version over it if that is not intended".into()),
             E::PolicyNameMismatch { .. } => Some("every version of a folder is a version of the same policy".into()),

@@ -1115,6 +1115,8 @@ impl<'a> ExprChecker<'a> {
                 let min = match op {
                     Some(CmpOp::Gt) => bound.checked_add(1),
                     Some(CmpOp::Ge) | Some(CmpOp::Eq) => Some(bound),
+                    // A length is never negative: `count(xs) != 0` means at least one.
+                    Some(CmpOp::Ne) if bound == 0 => Some(1),
                     _ => None,
                 };
                 match (

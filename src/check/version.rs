@@ -418,24 +418,6 @@ pub fn check_version(
             &cap_names,
             &mut decided,
         ) {
-            let index = cap_names.iter().position(|n| *n == cap.name);
-            let rations_overflow = rules
-                .iter()
-                .any(|r| r.cap.is_some() && r.cap == index && r.outcome == cap.overflow);
-            if let (true, Some((outcome, _)), Some(overflow)) = (
-                rations_overflow,
-                outcomes.get_index(cap.overflow),
-                &def.overflow,
-            ) {
-                checker.error(
-                    CheckError::OverflowIntoSelf {
-                        cap: cap.name.clone(),
-                        outcome: outcome.clone(),
-                    },
-                    overflow.span,
-                    "the outcome the cap rations",
-                );
-            }
             caps.push(cap);
         }
     }
@@ -478,7 +460,13 @@ pub fn check_version(
             ));
         }
     }
-    for (cap, used) in caps.iter().zip(&capped) {
+    for cap in &caps {
+        let used = cap_names
+            .iter()
+            .position(|n| *n == cap.name)
+            .and_then(|i| capped.get(i))
+            .copied()
+            .unwrap_or(false);
         if !used {
             diagnostics.push(Diagnostic::at(
                 &CheckError::UnusedCap {

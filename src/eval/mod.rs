@@ -136,7 +136,7 @@ impl<'a> Ctx<'a> {
             Some(u) => Some(ConditionTrace::skipped(u)),
             None => None,
         };
-        let held = all && !unless.as_ref().is_some_and(|u| u.held == Some(true));
+        let held = all && unless.as_ref().is_none_or(|u| u.held != Some(true));
         RuleTrace {
             rule: rule.name.clone(),
             held,

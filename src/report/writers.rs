@@ -87,8 +87,8 @@ impl RecordWriter {
             }
             OutputFormat::Table => writeln!(
                 out,
-                "{:>6}  {:<16} {:<11} {:<22} {:<26} {}",
-                "LINE", "ID", "VERSION", "OUTCOME", "RULE", "CAP / WHY"
+                "{:>6}  {:<16} {:<11} {:<22} {:<26} CAP / WHY",
+                "LINE", "ID", "VERSION", "OUTCOME", "RULE"
             ),
             OutputFormat::Jsonl => Ok(()),
         }
