@@ -42,11 +42,13 @@ pub mod compile;
 pub mod country;
 pub mod dates;
 pub mod diagnostics;
+pub mod diff;
 pub mod engine;
 pub mod eval;
 pub mod report;
 pub mod source;
 pub mod syntax;
+pub mod testing;
 pub mod versions;
 
 pub use engine::{Engine, EvalOptions, VersionChoice};

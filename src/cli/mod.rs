@@ -4,8 +4,10 @@
 //! 2 usage or I/O error; 3 some case records were errors (all others decided).
 
 mod check;
+mod diff;
 mod eval;
 mod ledger;
+mod test;
 
 use std::io::IsTerminal;
 
@@ -49,6 +51,15 @@ pub enum Command {
     /// Exit status: 0 every case decided; 3 some records were errors (every other case was
     /// decided); 1 the policy has errors; 2 a usage or I/O error.
     Eval(eval::EvalArgs),
+    /// Run the policy's tests; print one line per test and `N passed, M failed`.
+    ///
+    /// Exit status: 0 all passed (and coverage met), 1 a test failed, 2 a usage or I/O error.
+    Test(test::TestArgs),
+    /// Compare the decisions of two policies or versions over a corpus of cases.
+    ///
+    /// Exit status: 0 (or 1 with --fail-on-change when a decision changed that --allow does not
+    /// permit), 1 a policy has errors, 2 a usage, I/O or git error.
+    Diff(diff::DiffArgs),
     /// Inspect and maintain the ledger of cap places: show, list, release, import.
     Ledger(ledger::LedgerArgs),
 }
@@ -64,6 +75,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Check(args) => check::run(&args, format),
         Command::Eval(args) => eval::run(&args, format),
         Command::Ledger(args) => ledger::run(&args, format),
+        Command::Test(args) => test::run(&args, format),
+        Command::Diff(args) => diff::run(&args, format),
     }
 }
 

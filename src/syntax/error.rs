@@ -65,6 +65,9 @@ pub enum SyntaxError {
         /// What it belongs to ("rule `x`").
         owner: String,
     },
+    /// A declaration the parser accepted but could not read: a bug in readmit.
+    #[error("this declaration could not be read")]
+    Unreadable,
     /// pest gave up: too much backtracking.
     #[error("the file is too complex to parse")]
     TooComplex,
@@ -82,6 +85,7 @@ impl Describe for SyntaxError {
             SyntaxError::InvalidEscape { .. } => "readmit::parse::invalid_escape",
             SyntaxError::DuplicateClause { .. } => "readmit::parse::duplicate_clause",
             SyntaxError::TooComplex => "readmit::parse::too_complex",
+            SyntaxError::Unreadable => "readmit::parse::unreadable",
         }
     }
 
@@ -113,6 +117,9 @@ impl Describe for SyntaxError {
             }
             SyntaxError::DuplicateClause { .. } => "keep one of them".to_string(),
             SyntaxError::TooComplex => "split long conditions into named `let`s".to_string(),
+            SyntaxError::Unreadable => {
+                "this is a bug in readmit: please report it with the file".to_string()
+            }
         })
     }
 }

@@ -29,8 +29,11 @@ pub(super) fn lower_file(
             if pair.as_rule() == Rule::EOI {
                 continue;
             }
-            if let Some(item) = lowerer.item(pair) {
-                file.items.push(item);
+            let span = span_of(&pair);
+            match lowerer.item(pair) {
+                Some(item) => file.items.push(item),
+                // The grammar guarantees every part an item needs; never drop one silently.
+                None => lowerer.error(SyntaxError::Unreadable, span, "this declaration"),
             }
         }
     }
@@ -582,7 +585,9 @@ impl Lowerer<'_> {
                     for detail in parts {
                         match detail.as_rule() {
                             Rule::expect_rule => {
-                                expect.rule = Some(self.ident(&inner(detail).next()?))
+                                // `otherwise` is a keyword, so take the last word whatever it is.
+                                let word = detail.into_inner().last()?;
+                                expect.rule = Some(self.ident(&word));
                             }
                             Rule::expect_with => {
                                 expect.with = self.attr_block(inner(detail).next()?)

@@ -228,6 +228,23 @@ mod tests {
     }
 
     #[test]
+    fn a_test_may_expect_the_otherwise_rule() {
+        let text =
+            "test \"x\" {\n case { id: \"a\" }\n expect standard_procedure by rule otherwise\n}\n";
+        let file = parse_text(text).ok();
+        let Some(ast::ItemKind::Test(test)) = file
+            .and_then(|f| f.items.into_iter().next())
+            .map(|i| i.kind)
+        else {
+            unreachable!("one test")
+        };
+        assert_eq!(
+            test.expect.and_then(|e| e.rule).map(|r| r.name),
+            Some("otherwise".to_string())
+        );
+    }
+
+    #[test]
     fn long_and_chains_are_flat_and_fine() {
         let text = format!("let x = true{}", " and true".repeat(10_000));
         assert!(parse_text(&text).is_ok());
