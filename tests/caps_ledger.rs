@@ -1,6 +1,9 @@
 //! Caps and the ledger, through the real binary: the scenario of storskog-policy.md §7, re-runs,
 //! releases, concurrent runs and a run killed inside its transaction.
 
+// A test fails by panicking, helpers included.
+#![allow(clippy::panic)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
