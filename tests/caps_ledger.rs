@@ -2,7 +2,7 @@
 //! releases, concurrent runs and a run killed inside its transaction.
 
 // A test fails by panicking, helpers included.
-#![allow(clippy::panic)]
+#![allow(clippy::panic, clippy::indexing_slicing)]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
