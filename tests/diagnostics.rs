@@ -29,6 +29,10 @@ const WITHOUT_FIXTURE: &[(&str, &str)] = &[
         "no input found that exceeds pest's call limit (400 calls per byte) within the nesting limits",
     ),
     (
+        "readmit::parse::unreadable",
+        "an internal error: the grammar accepted a declaration that lowering could not read",
+    ),
+    (
         "readmit::check::negative_limit",
         "the grammar reads `limit` as digits only, so `limit -1` is a parse error",
     ),
@@ -88,6 +92,16 @@ fn policy_files(folder: &Path) -> Vec<PathBuf> {
     }
     found.sort();
     found
+}
+
+/// Fixtures are minimal policies without a legal basis, so the citation lint would fire on most
+/// of them: it is kept only in the fixtures that are about it.
+fn without_background_lints(fixture: &Path, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let expected = expected_codes(fixture);
+    diagnostics
+        .into_iter()
+        .filter(|d| d.code != "readmit::lint::no_citation" || expected.iter().any(|c| c == d.code))
+        .collect()
 }
 
 /// Fails unless every expected code is among the diagnostics and every diagnostic is expected.
@@ -153,7 +167,10 @@ fn check_fixtures() {
             return;
         }
         let fixture = relative(path);
-        let diagnostics = without_system_reasons(check_path(&fixture).diagnostics);
+        let diagnostics = without_background_lints(
+            &fixture,
+            without_system_reasons(check_path(&fixture).diagnostics),
+        );
         assert_codes(&fixture, &diagnostics);
         insta::assert_snapshot!(plain(&diagnostics));
     });

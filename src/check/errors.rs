@@ -383,6 +383,28 @@ pub enum CheckError {
     },
 
     // ---- warnings ----
+    /// A rule that earlier rules always pre-empt.
+    #[error(
+        "rule `{rule}` can never decide: every case it matches is decided earlier, by {covered}"
+    )]
+    UnreachableRule {
+        /// The rule.
+        rule: String,
+        /// The covering rules, in words.
+        covered: String,
+    },
+    /// A rule whose condition can never hold.
+    #[error("the condition of rule `{rule}` can never hold")]
+    NeverHolds {
+        /// The rule.
+        rule: String,
+    },
+    /// A decision without any legal basis.
+    #[error("rule `{rule}` cites nothing, and the version has no `basis`")]
+    NoCitation {
+        /// The rule.
+        rule: String,
+    },
     /// A let never used.
     #[error("`{name}` is never used")]
     UnusedLet {
@@ -455,6 +477,9 @@ impl Describe for CheckError {
             E::SchemaMismatch { .. } => "readmit::versions::schema_mismatch",
             E::UnknownVersion { .. } => "readmit::check::unknown_version",
             E::UnknownRule { .. } => "readmit::check::unknown_rule",
+            E::UnreachableRule { .. } => "readmit::lint::unreachable_rule",
+            E::NeverHolds { .. } => "readmit::lint::never_holds",
+            E::NoCitation { .. } => "readmit::lint::no_citation",
             E::UnusedLet { .. } => "readmit::check::unused_let",
             E::UnusedOutcome { .. } => "readmit::check::unused_outcome",
             E::UnusedCap { .. } => "readmit::check::unused_cap",
@@ -465,6 +490,9 @@ impl Describe for CheckError {
         use CheckError as E;
         match self {
             E::VersionGap { .. }
+            | E::UnreachableRule { .. }
+            | E::NeverHolds { .. }
+            | E::NoCitation { .. }
             | E::HasOnRequired { .. }
             | E::UnusedLet { .. }
             | E::UnusedOutcome { .. }
@@ -548,6 +576,9 @@ impl Describe for CheckError {
             E::AsOfMismatch { .. } | E::SchemaMismatch { .. } => Some("every version of a policy reads the same kind of case".into()),
             E::UnknownVersion { versions, .. } => Some(format!("the versions are {}", crate::diagnostics::list_words(versions))),
             E::UnknownRule { suggestion, .. } => did_you_mean(suggestion),
+            E::UnreachableRule { .. } => Some("move the rule above the rules that cover it if it is an exception to them, or remove it".into()),
+            E::NeverHolds { .. } => Some("the conditions contradict each other (or the schema): check the values and the dates".into()),
+            E::NoCitation { .. } => Some("add `cites \"…\"` to the rule, or a `basis \"…\"` to the version: every decision needs its legal basis".into()),
             E::UnusedLet { .. } => Some("remove it, or use it in a rule".into()),
             E::UnusedOutcome { .. } => Some("remove it, or decide it in a rule".into()),
             E::UnusedCap { .. } => Some("name it with `within cap` on a rule, or remove it".into()),

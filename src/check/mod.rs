@@ -6,6 +6,7 @@
 //! optional fields are read only under a `has` guard, and the versions are checked against each
 //! other: one policy, one schema, one as-of field, no overlapping spans.
 
+pub mod analysis;
 pub mod errors;
 mod expr;
 pub mod model;
@@ -456,7 +457,18 @@ fn check_parsed(
     }
 
     check_cap_references(&versions, diagnostics);
-    check_tests(&tests, &versions, diagnostics);
+    let declared: Vec<String> = version_files
+        .iter()
+        .flat_map(|p| p.file.items.iter())
+        .filter_map(|i| match &i.kind {
+            ItemKind::PolicyHeader { version, .. } => Some(version.text.clone()),
+            _ => None,
+        })
+        .collect();
+    check_tests(&tests, &versions, &declared, diagnostics);
+    for version in &versions {
+        lint_version(&versions_schema(&checked_schemas), version, diagnostics);
+    }
 
     let schema = checked_schemas.into_values().flatten().next()?;
     let name = first_policy?;
@@ -467,6 +479,97 @@ fn check_parsed(
         versions,
         tests,
     })
+}
+
+fn versions_schema(
+    checked: &HashMap<(PathBuf, String), Option<Arc<Schema>>>,
+) -> Option<Arc<Schema>> {
+    checked.values().flatten().next().cloned()
+}
+
+/// The lints that need the whole checked version: rules that can never decide, decisions
+/// without a legal basis.
+fn lint_version(
+    schema: &Option<Arc<Schema>>,
+    version: &Version,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let rule_span = |rule: &model::Rule| {
+        let text = version.source.slice(rule.span);
+        let end = text
+            .find('\n')
+            .map_or(rule.span.end, |i| rule.span.start + i);
+        crate::source::Span::new(rule.span.start, end)
+    };
+    if let Some(schema) = schema {
+        for finding in analysis::unreachable_rules(schema, version) {
+            match finding {
+                analysis::RuleFinding::Unreachable { rule, covered_by } => {
+                    let Some(r) = version.rules.get(rule) else {
+                        continue;
+                    };
+                    let names: Vec<String> = covered_by
+                        .iter()
+                        .filter_map(|&i| version.rules.get(i))
+                        .map(|c| c.name.clone())
+                        .collect();
+                    let covered = match names.len() {
+                        1 => format!("rule {}", crate::diagnostics::list_words(&names)),
+                        _ => format!(
+                            "rules {}",
+                            crate::diagnostics::list_words(&names).replace(" or ", " and ")
+                        ),
+                    };
+                    let mut d = Diagnostic::at(
+                        &CheckError::UnreachableRule {
+                            rule: r.name.clone(),
+                            covered,
+                        },
+                        &version.source,
+                        rule_span(r),
+                        "never decides",
+                    );
+                    for &i in &covered_by {
+                        if let Some(c) = version.rules.get(i) {
+                            d = d.with_label(rule_span(c), "decides first");
+                        }
+                    }
+                    diagnostics.push(d);
+                }
+                analysis::RuleFinding::NeverHolds { rule } => {
+                    let Some(r) = version.rules.get(rule) else {
+                        continue;
+                    };
+                    diagnostics.push(Diagnostic::at(
+                        &CheckError::NeverHolds {
+                            rule: r.name.clone(),
+                        },
+                        &version.source,
+                        rule_span(r),
+                        "its condition is never true",
+                    ));
+                }
+            }
+        }
+    }
+    if version.basis.is_none() {
+        for rule in version
+            .rules
+            .iter()
+            .chain(std::iter::once(&version.otherwise))
+        {
+            if rule.cites.is_empty() {
+                diagnostics.push(Diagnostic::at(
+                    &CheckError::NoCitation {
+                        rule: rule.name.clone(),
+                    },
+                    &version.source,
+                    rule_span(rule),
+                    "no legal basis",
+                ));
+            }
+        }
+    }
 }
 
 fn in_force_span(version: &Version) -> crate::source::Span {
@@ -554,13 +657,20 @@ fn check_cap_references(versions: &[Version], diagnostics: &mut Vec<Diagnostic>)
 }
 
 /// Tests must name versions and rules that exist; the rest is checked when they run.
-fn check_tests(tests: &[TestFile], versions: &[Version], diagnostics: &mut Vec<Diagnostic>) {
-    let ids: Vec<String> = versions.iter().map(|v| v.id.clone()).collect();
+fn check_tests(
+    tests: &[TestFile],
+    versions: &[Version],
+    declared: &[String],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let ids: Vec<String> = declared.to_vec();
     for file in tests {
         for test in &file.tests {
             let version = match &test.version {
                 Some(v) => match versions.iter().find(|x| x.id == v.text) {
                     Some(found) => Some(found),
+                    // A version with errors of its own is reported there, not again here.
+                    None if declared.contains(&v.text) => continue,
                     None => {
                         diagnostics.push(Diagnostic::at(
                             &CheckError::UnknownVersion {

@@ -30,10 +30,15 @@ pub(super) fn lower_file(
                 continue;
             }
             let span = span_of(&pair);
+            let errors_before = lowerer.errors.len();
             match lowerer.item(pair) {
                 Some(item) => file.items.push(item),
-                // The grammar guarantees every part an item needs; never drop one silently.
-                None => lowerer.error(SyntaxError::Unreadable, span, "this declaration"),
+                // An item is dropped after an error in it (an invalid date, say); dropping one
+                // without an error would lose the drafter's text silently.
+                None if lowerer.errors.len() == errors_before => {
+                    lowerer.error(SyntaxError::Unreadable, span, "this declaration")
+                }
+                None => {}
             }
         }
     }
