@@ -192,7 +192,11 @@ impl Engine {
                 line: case.line,
                 id: Some(case.id.to_string()),
                 kind: ErrorKind::NoVersionInForce,
-                field: Some(self.policy.as_of_field.to_string()),
+                // With `--as-of` the date is the caller's, not a field of the record.
+                field: match options.choice {
+                    VersionChoice::AsOf(_) => None,
+                    _ => Some(self.policy.as_of_field.to_string()),
+                },
                 message: format!(
                     "no version of `{}` is in force on {}; the versions are {}",
                     self.policy.name,
@@ -279,7 +283,9 @@ struct Waiting {
 }
 
 struct Processed {
-    valid_id: Option<Box<str>>,
+    /// The record's id, where it could be read: ids are unique within a batch, so a later
+    /// record with the same id is a `duplicate_id`, whatever became of the first.
+    seen_id: Option<Box<str>>,
     step: Step,
     /// The record's text, kept for a diagnostic when it is an error.
     text: Option<String>,
@@ -483,23 +489,22 @@ impl<'e> BatchRun<'e> {
 
     fn process(engine: &Engine, options: EvalOptions, raw: RawRecord) -> Processed {
         let (case, text) = match raw {
-            RawRecord::Json { line, text } => match engine.read_json(&text, line) {
-                Ok(case) => (Ok(case), None),
-                Err(e) => (Err(e), Some(text)),
-            },
+            // The text is kept until the record is placed: a duplicate id or a missing version
+            // is only known then, and its diagnostic shows the record.
+            RawRecord::Json { line, text } => (engine.read_json(&text, line), Some(text)),
             RawRecord::Read(result) => (result, None),
         };
         let case = match case {
             Ok(case) => case,
             Err(error) => {
                 return Processed {
-                    valid_id: None,
+                    seen_id: error.id.as_deref().map(Box::from),
                     step: Step::Final(Record::Error(error)),
                     text,
                 };
             }
         };
-        let valid_id = Some(case.id.clone());
+        let seen_id = Some(case.id.clone());
         let step = match engine.first_phase(&case, options) {
             Err(error) => Step::Final(Record::Error(error)),
             Ok((decided, trace)) if decided.cap.is_some() => Step::Waiting(Box::new(Waiting {
@@ -512,7 +517,7 @@ impl<'e> BatchRun<'e> {
             ))),
         };
         Processed {
-            valid_id,
+            seen_id,
             step,
             text,
         }
@@ -537,8 +542,9 @@ impl<'e> BatchRun<'e> {
     fn place(&mut self, processed: Vec<Processed>, sink: &mut dyn RecordSink) -> io::Result<()> {
         for item in processed {
             let mut step = item.step;
-            if let Some(id) = item.valid_id {
-                if self.seen.contains(&id) {
+            if let Some(id) = item.seen_id {
+                let already_an_error = matches!(step, Step::Final(Record::Error(_)));
+                if self.seen.contains(&id) && !already_an_error {
                     let line = match &step {
                         Step::Final(r) => r.line(),
                         Step::Waiting(w) => w.case.line,
@@ -548,7 +554,9 @@ impl<'e> BatchRun<'e> {
                         id: Some(id.to_string()),
                         kind: ErrorKind::DuplicateId,
                         field: Some("id".into()),
-                        message: format!("the id `{id}` was already used earlier in this batch"),
+                        message: format!(
+                            "the id `{id}` was already used by an earlier record of this batch"
+                        ),
                     }));
                 } else {
                     self.seen.insert(id);
@@ -821,7 +829,9 @@ pub fn read_batch(
             Ok(())
         }
         InputFormat::Csv => {
-            let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+            let mut reader = csv::ReaderBuilder::new()
+                .flexible(true)
+                .from_reader(LineCounter::new(input));
             let header = reader.headers().map_err(|e| InputError::Format {
                 line: 1,
                 message: format!("cannot read the CSV header: {e}"),
@@ -834,15 +844,17 @@ pub fn read_batch(
             let mut chunk = Vec::with_capacity(CHUNK);
             let mut row = csv::StringRecord::new();
             loop {
-                let line = reader.position().line() as usize;
+                let fallback = reader.position().byte();
                 match reader.read_record(&mut row) {
                     Ok(false) => break,
                     Ok(true) => {
-                        let line = row.position().map_or(line, |p| p.line() as usize);
+                        let byte = row.position().map_or(fallback, |p| p.byte());
+                        let line = reader.get_mut().line_at(byte);
                         chunk.push(RawRecord::Read(columns.read(&row, line, shape, id_slot)));
                     }
                     Err(e) => {
-                        let line = e.position().map_or(line, |p| p.line() as usize);
+                        let byte = e.position().map_or(fallback, |p| p.byte());
+                        let line = reader.get_mut().line_at(byte);
                         chunk.push(RawRecord::Read(Err(RecordError {
                             line,
                             id: None,
@@ -863,6 +875,62 @@ pub fn read_batch(
             run.push_chunk(chunk, sink)?;
             Ok(())
         }
+    }
+}
+
+/// Counts physical lines under the CSV reader, which miscounts them after blank lines and
+/// CRLF line ends: it remembers where the line breaks of the bytes not yet decided are.
+struct LineCounter<'r> {
+    input: &'r mut dyn BufRead,
+    offset: u64,
+    breaks: std::collections::VecDeque<(u64, u8)>,
+    lines_before: usize,
+}
+
+impl<'r> LineCounter<'r> {
+    fn new(input: &'r mut dyn BufRead) -> Self {
+        LineCounter {
+            input,
+            offset: 0,
+            breaks: std::collections::VecDeque::new(),
+            lines_before: 0,
+        }
+    }
+
+    /// The physical line (from 1) of a record starting at `byte`, blank lines before it skipped.
+    /// Records are asked for in order, so the breaks before them are counted and forgotten.
+    fn line_at(&mut self, mut byte: u64) -> usize {
+        while self
+            .breaks
+            .iter()
+            .take_while(|(o, _)| *o <= byte)
+            .any(|(o, _)| *o == byte)
+        {
+            byte += 1;
+        }
+        while let Some(&(offset, kind)) = self.breaks.front() {
+            if offset >= byte {
+                break;
+            }
+            if kind == b'\n' {
+                self.lines_before += 1;
+            }
+            self.breaks.pop_front();
+        }
+        self.lines_before + 1
+    }
+}
+
+impl Read for LineCounter<'_> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let n = self.input.read(buffer)?;
+        for (i, &b) in buffer.get(..n).unwrap_or(&[]).iter().enumerate() {
+            if b == b'\n' || b == b'\r' {
+                self.breaks.push_back((self.offset + i as u64, b));
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
     }
 }
 

@@ -45,6 +45,7 @@ pub mod diagnostics;
 pub mod diff;
 pub mod engine;
 pub mod eval;
+pub mod format;
 pub mod report;
 pub mod source;
 pub mod syntax;

@@ -435,7 +435,6 @@ fn a_crlf_csv_or_one_with_blank_lines_decides_the_same_apart_from_line() {
 }
 
 #[test]
-#[ignore = "bug: a CRLF CSV reports every row one line early (row on line 2 as line 1); csv's Position::line lags on CRLF, BurntSushi/rust-csv#395"]
 fn a_crlf_csv_reports_physical_lines() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let path = csv_variant(dir.path(), "crlf.csv", true, None);
@@ -447,7 +446,6 @@ fn a_crlf_csv_reports_physical_lines() {
 }
 
 #[test]
-#[ignore = "bug: in a CSV, the first row after a blank line reports the blank line's number; csv's Position::line, BurntSushi/rust-csv#208"]
 fn a_csv_with_blank_lines_reports_physical_lines() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let path = csv_variant(dir.path(), "blank.csv", false, Some(10));

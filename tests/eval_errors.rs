@@ -653,7 +653,6 @@ fn a_diagnostic_underlines_the_field_at_fault() {
 }
 
 #[test]
-#[ignore = "bug: src/cli/eval.rs field_span ignores the index of `travel.route[2]` and underlines `\"route\": [\"SY\"` (element 0)"]
 fn a_diagnostic_underlines_the_list_element_at_fault() {
     let underlined = underlined(&format!("{ROUTE_RU_LOWER}\n"), 1);
     assert!(
@@ -663,7 +662,6 @@ fn a_diagnostic_underlines_the_list_element_at_fault() {
 }
 
 #[test]
-#[ignore = "bug: src/cli/eval.rs field_span finds the first `\"type\"` anywhere in the record, here the id's value"]
 fn a_diagnostic_does_not_underline_a_value_that_looks_like_the_key() {
     let batch = r#"{"id": "type", "nationality": "SY", "entry_date": "2015-10-15", "travel": {"origin": "SY", "route": ["SY", "LB", "RU"], "direct_from_war_zone": false}, "special_connection": false, "decision_date": "2015-12-01", "visa": {"type": "multiple", "valid_until": "2016-12-31"}}"#;
     let underlined = underlined(&format!("{batch}\n"), 1);
@@ -671,7 +669,6 @@ fn a_diagnostic_does_not_underline_a_value_that_looks_like_the_key() {
 }
 
 #[test]
-#[ignore = "bug: a first record that fails with no_version_in_force blocks its id (the valid record after it becomes duplicate_id, whose help says \"the first one was decided\"), while one that fails a schema check (id readable and reported) does not"]
 fn an_id_is_blocked_alike_whatever_error_its_first_record_had() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let path = dir.path().join("batch.jsonl");

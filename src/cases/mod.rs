@@ -7,12 +7,14 @@
 
 mod csv_input;
 mod json;
+mod locate;
 mod split;
 
 use std::fmt;
 
 pub use csv_input::CsvReader;
 pub use json::parse_json_record;
+pub use locate::locate;
 pub use split::{JsonArraySplitter, SplitError};
 
 use crate::check::types::{RecordId, Schema, Ty};
@@ -87,7 +89,7 @@ impl ErrorKind {
             ErrorKind::InvalidValue => "correct the value to the schema's format",
             ErrorKind::UnknownField => "remove the field, or check its spelling against the schema",
             ErrorKind::DuplicateId => {
-                "give each record of a batch its own id; the first one was decided"
+                "give each record of a batch its own id; a later record with an id already used is not decided"
             }
             ErrorKind::NoVersionInForce => {
                 "check the date, or evaluate with --version to apply a version as if in force"

@@ -158,31 +158,13 @@ impl Describe for CaseDiagnostic<'_> {
     }
 }
 
-/// Where in a record's text a field's value is, found by its key.
+/// Where in a record's text the field at fault is (the whole record when it cannot be found).
 fn field_span(text: &str, field: Option<&str>) -> Span {
-    let whole = Span::new(0, text.len());
-    let Some(field) = field else { return whole };
-    // The field's own key, or (for a missing field) the closest enclosing key that is there.
-    let found = field.split('.').rev().find_map(|segment| {
-        let key = segment.split('[').next().unwrap_or(segment);
-        let needle = format!("\"{key}\"");
-        text.find(&needle).map(|start| (start, needle))
-    });
-    match found {
-        Some((start, needle)) => {
-            let after = text.get(start + needle.len()..).unwrap_or("");
-            let value_start = after.find(':').map_or(0, |i| i + 1);
-            let rest = after.get(value_start..).unwrap_or("");
-            let trimmed = rest.len() - rest.trim_start().len();
-            let value_len = rest
-                .trim_start()
-                .find([',', '}'])
-                .unwrap_or(rest.trim_start().len());
-            let end = start + needle.len() + value_start + trimmed + value_len;
-            Span::new(start, end.min(text.len()))
-        }
-        None => whole,
-    }
+    field
+        .and_then(|f| crate::cases::locate(text, f))
+        .map_or(Span::new(0, text.len()), |(start, end)| {
+            Span::new(start, end)
+        })
 }
 
 /// Why a run stopped.
