@@ -94,13 +94,13 @@ impl Formula {
     }
 
     /// The negation, in negation normal form.
-    pub fn not(self) -> Formula {
+    pub fn negated(self) -> Formula {
         match self {
             Formula::True => Formula::False,
             Formula::False => Formula::True,
             Formula::Lit(a, b) => Formula::Lit(a, !b),
-            Formula::And(parts) => Formula::or(parts.into_iter().map(Formula::not).collect()),
-            Formula::Or(parts) => Formula::and(parts.into_iter().map(Formula::not).collect()),
+            Formula::And(parts) => Formula::or(parts.into_iter().map(Formula::negated).collect()),
+            Formula::Or(parts) => Formula::and(parts.into_iter().map(Formula::negated).collect()),
         }
     }
 
@@ -194,7 +194,7 @@ impl<'a> Analyzer<'a> {
     /// The formula of a bool expression (`positive`), or of its negation.
     pub fn formula(&mut self, expr: &TExpr, positive: bool) -> Formula {
         let f = self.positive_formula(expr);
-        if positive { f } else { f.not() }
+        if positive { f } else { f.negated() }
     }
 
     fn positive_formula(&mut self, expr: &TExpr) -> Formula {
@@ -222,7 +222,7 @@ impl<'a> Analyzer<'a> {
                 };
                 let definition = definition.value.clone();
                 let f = self.formula(&definition, true);
-                self.lets.insert(*index, (f.clone(), f.clone().not()));
+                self.lets.insert(*index, (f.clone(), f.clone().negated()));
                 f
             }
             TExprKind::Has { base, field } => match case_path(base) {
@@ -261,7 +261,7 @@ impl<'a> Analyzer<'a> {
                     }
                     _ => return self.opaque(expr),
                 };
-                if *negated { f.not() } else { f }
+                if *negated { f.negated() } else { f }
             }
             _ => self.opaque(expr),
         }
@@ -299,11 +299,11 @@ impl<'a> Analyzer<'a> {
         let lt = |s: &mut Self, n: i64| Formula::Lit(s.atom(Atom::Lt(path.clone(), n)), true);
         match (op, number) {
             (CmpOp::Eq, _) => eq(self),
-            (CmpOp::Ne, _) => eq(self).not(),
+            (CmpOp::Ne, _) => eq(self).negated(),
             (CmpOp::Lt, Some(n)) => lt(self, n),
             (CmpOp::Le, Some(n)) => lt(self, n.saturating_add(1)),
-            (CmpOp::Gt, Some(n)) => lt(self, n.saturating_add(1)).not(),
-            (CmpOp::Ge, Some(n)) => lt(self, n).not(),
+            (CmpOp::Gt, Some(n)) => lt(self, n.saturating_add(1)).negated(),
+            (CmpOp::Ge, Some(n)) => lt(self, n).negated(),
             _ => self.opaque(whole),
         }
     }
@@ -661,7 +661,7 @@ pub fn unreachable_rules(schema: &Schema, version: &Version) -> Vec<RuleFinding>
             parts.extend(
                 set.iter()
                     .filter_map(|&j| conditions.get(j))
-                    .map(|c| c.clone().not()),
+                    .map(|c| c.clone().negated()),
             );
             analyzer.satisfiable(&Formula::and(parts)) == Sat::No
         };
