@@ -51,6 +51,7 @@ pub mod source;
 pub mod syntax;
 pub mod testing;
 pub mod versions;
+pub mod witness;
 
 pub use engine::{Engine, EvalOptions, VersionChoice};
 pub use report::{Decision, Record};

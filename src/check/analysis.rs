@@ -168,6 +168,11 @@ impl<'a> Analyzer<'a> {
         }
     }
 
+    /// The index of an atom, adding it if it is new.
+    pub fn intern(&mut self, atom: Atom) -> usize {
+        self.atom(atom)
+    }
+
     fn atom(&mut self, atom: Atom) -> usize {
         if let Some(&i) = self.index.get(&atom) {
             return i;
@@ -364,7 +369,9 @@ impl<'a> Analyzer<'a> {
             _ => {
                 let atom = simplified.first_atom()?;
                 let mut unknown = false;
-                for value in [true, false] {
+                // False first: models with fewer fields present and fewer values fixed make
+                // smaller witnesses.
+                for value in [false, true] {
                     if let Some(slot) = assignment.get_mut(atom) {
                         *slot = Some(value);
                     }
@@ -397,8 +404,8 @@ impl<'a> Analyzer<'a> {
                         return false;
                     }
                 }
-                Atom::Eq(path, c) => fields.entry(path).or_default().eq(c, *value),
-                Atom::Lt(path, n) => fields.entry(path).or_default().lt(*n, *value),
+                Atom::Eq(path, c) => fields.entry(path).or_default().require_eq(c, *value),
+                Atom::Lt(path, n) => fields.entry(path).or_default().require_lt(*n, *value),
                 Atom::Opaque(_) => {}
             }
         }
@@ -463,7 +470,8 @@ pub struct FieldConstraint {
 }
 
 impl FieldConstraint {
-    fn eq(&mut self, c: &Constant, holds: bool) {
+    /// Records that the field equals (or differs from) a constant.
+    pub fn require_eq(&mut self, c: &Constant, holds: bool) {
         if holds {
             match &self.equal {
                 Some(existing) if existing != c => self.contradiction = true,
@@ -474,7 +482,8 @@ impl FieldConstraint {
         }
     }
 
-    fn lt(&mut self, n: i64, holds: bool) {
+    /// Records that the field is below (or at least) a number.
+    pub fn require_lt(&mut self, n: i64, holds: bool) {
         if holds {
             self.below = Some(self.below.map_or(n, |b| b.min(n)));
         } else {

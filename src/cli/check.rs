@@ -17,6 +17,10 @@ pub struct CheckArgs {
     /// Fail on warnings too.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Print, for every rule of every version, a small case record the rule decides (one JSON
+    /// object per line), or why there is none.
+    #[arg(long)]
+    pub witnesses: bool,
 }
 
 pub fn run(args: &CheckArgs, format: ErrorFormat) -> u8 {
@@ -47,6 +51,15 @@ pub fn run(args: &CheckArgs, format: ErrorFormat) -> u8 {
             warnings,
             if warnings == 1 { "" } else { "s" }
         );
+    }
+    if args.witnesses && errors == 0 {
+        for path in &args.paths {
+            if let Ok(engine) = crate::engine::Engine::load(path) {
+                for witness in crate::witness::witnesses(&engine) {
+                    println!("{}", serde_json::to_string(&witness).unwrap_or_default());
+                }
+            }
+        }
     }
     if io_error {
         2
