@@ -310,6 +310,18 @@ pub enum CheckError {
         /// The cap.
         cap: String,
     },
+    /// A cap overflowing into an outcome whose attribute has no declared value.
+    #[error(
+        "cap `{cap}` overflows into `{outcome}`, whose attribute `{attribute}` has no declared value"
+    )]
+    OverflowWithoutValue {
+        /// The cap.
+        cap: String,
+        /// The overflow outcome.
+        outcome: String,
+        /// The attribute declared by type only.
+        attribute: String,
+    },
     /// Two versions in force on the same day.
     #[error("versions `{first}` and `{second}` are both in force on {day}")]
     OverlappingVersions {
@@ -468,6 +480,7 @@ impl Describe for CheckError {
             E::RuleAfterOtherwise { .. } => "readmit::check::rule_after_otherwise",
             E::CapMissingClause { .. } => "readmit::check::cap_missing_clause",
             E::NegativeLimit { .. } => "readmit::check::negative_limit",
+            E::OverflowWithoutValue { .. } => "readmit::check::overflow_without_value",
             E::OverlappingVersions { .. } => "readmit::versions::overlap",
             E::VersionGap { .. } => "readmit::versions::gap",
             E::PolicyNameMismatch { .. } => "readmit::versions::policy_name_mismatch",
@@ -568,6 +581,9 @@ impl Describe for CheckError {
             E::RuleAfterOtherwise { .. } => Some("move `otherwise` after the last rule".into()),
             E::CapMissingClause { example, .. } => Some(format!("add `{example}`")),
             E::NegativeLimit { .. } => Some("a limit counts places: 0 or more".into()),
+            E::OverflowWithoutValue { attribute, .. } => Some(format!(
+                "an overflowed case takes the outcome's declared attributes and no rule sets them: declare a value, e.g. `{attribute}: \"…\"`, or overflow into another outcome"
+            )),
             E::OverlappingVersions { .. } => Some("end the earlier version with `until` the day before the later one starts, or remove its `until`".into()),
             E::VersionGap { .. } => Some("cases dated in the gap cannot be decided; extend a version over it if that is not intended".into()),
             E::PolicyNameMismatch { .. } => Some("every version of a folder is a version of the same policy".into()),

@@ -796,6 +796,19 @@ fn check_cap(
     };
     let overflow_name = def.overflow.as_ref()?;
     let overflow = resolve_outcome(checker, outcomes, overflow_name)?;
+    if let Some((outcome_name, outcome)) = outcomes.get_index(overflow) {
+        if let Some(attribute) = outcome.attributes.iter().find(|a| a.value.is_none()) {
+            checker.error(
+                CheckError::OverflowWithoutValue {
+                    cap: name.clone(),
+                    outcome: outcome_name.clone(),
+                    attribute: attribute.name.clone(),
+                },
+                overflow_name.span,
+                "an outcome with an attribute no rule sets here",
+            );
+        }
+    }
     if let Some(d) = decided.get_mut(overflow) {
         *d = true;
     }
