@@ -256,7 +256,55 @@ fn expected_attributes(row: &Row) -> Value {
     }
 }
 
-/// Checks one decision against a row: outcome, rule, version, attributes, cap, queue.
+/// The `cites` of each rule, copied from voluntary-policy.md §6 (the same in both versions).
+const CITES: [(&str, &str); 9] = [
+    (
+        "visa_exempt",
+        "UDI: the assisted return scheme does not apply to nationals of countries exempt from the Schengen visa requirement (Regulation (EC) 539/2001, Annex II); applied to 2015–2016 by decision D12.",
+    ),
+    (
+        "convicted",
+        "Reintegration support is not granted where the police find the applicant ineligible, e.g. because of a criminal record (practice in the country programmes); travel assistance under VARP remains available (decision D13).",
+    ),
+    (
+        "dublin_case",
+        "Regulation (EU) 604/2013 and utlendingsloven § 32 (1) (b): another Dublin state is responsible for the claim; no reintegration support (decision D14).",
+    ),
+    (
+        "programme_afghanistan",
+        "Regelverk for individuell stønad til reise til og reintegrering i hjemlandet ved assistert retur (statsbudsjettet kap. 490 post 72): own country programme for Afghanistan.",
+    ),
+    (
+        "programme_ethiopia",
+        "Same rules: own country programme for Ethiopia (ARE, since 2012).",
+    ),
+    (
+        "programme_somalia",
+        "Same rules: own country programme for Somalis returning to Somalia, from 1 May 2014.",
+    ),
+    (
+        "extra_support",
+        "Justice Ministry, April 2016: NOK 10,000 extra support for the first 500 first-time applicants who applied for protection in Norway before 1 April 2016 and apply for assisted return before 6 June 2016; not for those who have overstayed their departure deadline, Dublin cases, the 48-hour procedure, or returns to Ethiopia, Afghanistan or Somalia.",
+    ),
+    (
+        "in_time",
+        "FSR A: NOK 20,000 per person who applies before the departure deadline expires or before a deadline is given, plus NOK 10,000 per child (rates in force from 1 September 2015).",
+    ),
+    (
+        "otherwise",
+        "FSR B: an application after the departure deadline gets NOK 7,000 per adult and NOK 2,000 per child, with no child supplement (from 1 September 2015).",
+    ),
+];
+
+fn cites_of(rule: &str) -> &'static str {
+    CITES
+        .iter()
+        .find(|(r, _)| *r == rule)
+        .map(|(_, cite)| *cite)
+        .unwrap_or_else(|| panic!("no rule {rule} in §6"))
+}
+
+/// Checks one decision against a row: outcome, rule, version, attributes, cap, queue, cites.
 #[track_caller]
 fn check_against(decision: &Value, row: &Row, line: usize) {
     let what = format!("line {line} ({})", row.id);
@@ -282,9 +330,10 @@ fn check_against(decision: &Value, row: &Row, line: usize) {
         decision["reason"].as_str().is_some_and(|r| !r.is_empty()),
         "{what}: a reason"
     );
-    assert!(
-        decision["cites"].as_array().is_some_and(|c| !c.is_empty()),
-        "{what}: cites"
+    assert_eq!(
+        decision["cites"],
+        json!([cites_of(&row.rule)]),
+        "{what}: the legal basis of §6"
     );
     assert_eq!(decision.get("warnings"), None, "{what}: no warnings");
 }
@@ -879,6 +928,39 @@ fn the_first_500_cap_grants_the_first_20_in_order_after_480_and_ignores_storskog
         grants_of(&ledger, "storskog").len(),
         25,
         "Storskog untouched"
+    );
+}
+
+#[test]
+fn grants_dated_before_2016_04_25_do_not_count_for_the_cap() {
+    // §7: the cap counts every grant of the extra "dated (application_date) ≥ 2016-04-25".
+    let dir = temp_dir("counts-from");
+    let ledger = dir.join("ledger.db");
+    let seed = dir.join("seed.csv");
+    write(
+        &seed,
+        "id,application_date\nOLD-1,2016-04-20\nOLD-2,2016-04-24\nNEW-1,2016-04-25\n",
+    );
+    let out = readmit(&[
+        "ledger",
+        "import",
+        POLICY,
+        "--ledger",
+        path(&ledger),
+        "--cap",
+        "extra_support",
+        path(&seed),
+    ]);
+    assert!(out.status.success(), "import: {}", stderr(&out));
+    assert_eq!(
+        grants_of(&ledger, "voluntary").len(),
+        3,
+        "all three are recorded"
+    );
+    assert_eq!(
+        show_row(&ledger_show(&ledger, POLICY), "extra_support"),
+        ["500", "1", "499"],
+        "only the grant dated 2016-04-25 counts"
     );
 }
 
