@@ -230,8 +230,18 @@ impl Engine {
             .cap
             .and_then(|c| program.and_then(|p| p.caps.get(c)));
         let (outcome_index, attributes) = match (overflow, cap) {
-            (Some(_), Some(cap)) => (cap.overflow, decided.overflow_attributes.clone()),
-            _ => (decided.outcome, decided.attributes.clone()),
+            (Some(_), Some(cap)) => (
+                cap.overflow,
+                program
+                    .map(|p| eval::attributes(p, case, cap.overflow, None))
+                    .unwrap_or_default(),
+            ),
+            _ => (
+                decided.outcome,
+                program
+                    .map(|p| eval::attributes(p, case, decided.outcome, Some(decided.rule)))
+                    .unwrap_or_default(),
+            ),
         };
         let empty: Arc<str> = Arc::from("");
         Decision {
@@ -249,7 +259,12 @@ impl Engine {
             reason: rule.map_or(empty.clone(), |r| r.because.clone()),
             cites: rule.map_or_else(|| Arc::from(Vec::new()), |r| r.cites.clone()),
             policy_sha256: program.map_or(empty, |p| p.sha256.clone()),
-            warnings: decided.warnings.clone(),
+            warnings: decided
+                .warnings
+                .iter()
+                .filter_map(|&w| program.and_then(|p| p.warnings.get(usize::from(w))))
+                .map(|w| w.message.clone())
+                .collect(),
             trace,
         }
     }

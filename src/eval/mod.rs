@@ -39,23 +39,20 @@ pub struct Decided {
     pub rule: RuleRef,
     /// The outcome, by index into the version's outcomes.
     pub outcome: usize,
-    /// The outcome's attributes as decided (with the rule's `with`).
-    pub attributes: Vec<(Arc<str>, Scalar)>,
     /// The cap rationing the decision, by index into the version's caps.
     pub cap: Option<usize>,
-    /// For a capped decision: the overflow outcome's attributes, computed from the case.
-    pub overflow_attributes: Vec<(Arc<str>, Scalar)>,
     /// For a capped decision: the cap's order keys.
     pub order_keys: Vec<SortKey>,
-    /// Messages of the warnings whose conditions hold.
-    pub warnings: Vec<Arc<str>>,
+    /// The warnings whose conditions hold, by index into the program's warnings.
+    pub warnings: Vec<u16>,
 }
 
 struct Ctx<'a> {
     program: &'a Program,
     case: &'a [Value],
-    lets: Vec<Option<Val<'a>>>,
-    vars: Vec<Val<'a>>,
+    /// Each let's value once computed; inline up to 32 lets, so that a case allocates nothing.
+    lets: smallvec::SmallVec<[Option<Val<'a>>; 32]>,
+    vars: smallvec::SmallVec<[Val<'a>; 4]>,
 }
 
 /// Decides a case by a version (`version` is the program's index, recorded in the result).
@@ -91,6 +88,45 @@ pub fn decide_traced(program: &Program, version: usize, case: &Case) -> (Decided
     (decided, trace)
 }
 
+/// The attribute values of an outcome for a case, in declared order: those a deciding rule sets
+/// with `with` (pass `None` for an overflowed decision, which takes the declared values only).
+pub fn attribute_values(
+    program: &Program,
+    case: &Case,
+    outcome: usize,
+    rule: Option<RuleRef>,
+) -> Vec<Scalar> {
+    let mut ctx = Ctx::new(program, &case.slots);
+    let with: &[(usize, Node)] = match rule {
+        Some(RuleRef::Rule(i)) => program.rules.get(i).map_or(&[], |r| r.with.as_slice()),
+        Some(RuleRef::Otherwise) => &program.otherwise.with,
+        None => &[],
+    };
+    let mut out = Vec::new();
+    ctx.attribute_values(outcome, with, &mut out);
+    out
+}
+
+/// The attributes of an outcome for a case, with their names (see [`attribute_values`]).
+pub fn attributes(
+    program: &Program,
+    case: &Case,
+    outcome: usize,
+    rule: Option<RuleRef>,
+) -> Vec<(Arc<str>, Scalar)> {
+    let values = attribute_values(program, case, outcome, rule);
+    let Some(outcome) = program.outcomes.get(outcome) else {
+        return Vec::new();
+    };
+    outcome
+        .attributes
+        .iter()
+        .zip(values)
+        .filter(|(_, v)| *v != Scalar::Null)
+        .map(|(a, v)| (a.name.clone(), v))
+        .collect()
+}
+
 fn first_holding(ctx: &mut Ctx<'_>) -> RuleRef {
     let program = ctx.program;
     for (index, rule) in program.rules.iter().enumerate() {
@@ -106,8 +142,8 @@ impl<'a> Ctx<'a> {
         Ctx {
             program,
             case,
-            lets: vec![None; program.lets.len()],
-            vars: Vec::new(),
+            lets: smallvec::smallvec![None; program.lets.len()],
+            vars: smallvec::SmallVec::new(),
         }
     }
 
@@ -168,51 +204,52 @@ impl<'a> Ctx<'a> {
             RuleRef::Rule(i) => program.rules.get(i).unwrap_or(&program.otherwise),
             RuleRef::Otherwise => &program.otherwise,
         };
-        let attributes = self.attributes(rule.outcome, &rule.with);
-        let (overflow_attributes, order_keys) = match rule.cap.and_then(|c| program.caps.get(c)) {
-            Some(cap) => (
-                self.attributes(cap.overflow, &[]),
-                cap.order_by
-                    .iter()
-                    .map(|k| self.eval(k).sort_key())
-                    .collect(),
-            ),
-            None => (Vec::new(), Vec::new()),
+        let order_keys = match rule.cap.and_then(|c| program.caps.get(c)) {
+            Some(cap) => cap
+                .order_by
+                .iter()
+                .map(|k| self.eval(k).sort_key())
+                .collect(),
+            None => Vec::new(),
         };
-        let warnings = program
-            .warnings
-            .iter()
-            .filter(|w| self.truth(&w.when))
-            .map(|w| w.message.clone())
-            .collect();
+        let mut warnings = Vec::new();
+        for (index, warning) in program.warnings.iter().enumerate() {
+            if self.truth(&warning.when) {
+                warnings.push(u16::try_from(index).unwrap_or(u16::MAX));
+            }
+        }
         Decided {
             version,
             rule: rule_ref,
             outcome: rule.outcome,
-            attributes,
             cap: rule.cap,
-            overflow_attributes,
             order_keys,
             warnings,
         }
     }
 
-    fn attributes(&mut self, outcome: usize, with: &'a [(usize, Node)]) -> Vec<(Arc<str>, Scalar)> {
+    /// Each attribute's value: the rule's `with` first, else the declared value.
+    fn attribute_values(
+        &mut self,
+        outcome: usize,
+        with: &'a [(usize, Node)],
+        out: &mut Vec<Scalar>,
+    ) {
         let Some(outcome) = self.program.outcomes.get(outcome) else {
-            return Vec::new();
+            return;
         };
-        let mut out = Vec::with_capacity(outcome.attributes.len());
         for (index, attribute) in outcome.attributes.iter().enumerate() {
             let node = with
                 .iter()
                 .find(|(i, _)| *i == index)
                 .map(|(_, n)| n)
                 .or(attribute.value.as_ref());
-            let Some(node) = node else { continue };
-            let value = self.eval(node);
-            out.push((attribute.name.clone(), value.scalar(&attribute.kind)));
+            let value = match node {
+                Some(node) => self.eval(node).scalar(&attribute.kind),
+                None => Scalar::Null,
+            };
+            out.push(value);
         }
-        out
     }
 
     fn truth(&mut self, node: &'a Node) -> bool {
