@@ -57,6 +57,33 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in the order of storskog-policy.md §3.1.
+    pub const ALL: [ErrorKind; 10] = [
+        ErrorKind::ParseError,
+        ErrorKind::NotAnObject,
+        ErrorKind::MissingField,
+        ErrorKind::WrongType,
+        ErrorKind::InvalidDate,
+        ErrorKind::UnknownEnumValue,
+        ErrorKind::InvalidValue,
+        ErrorKind::UnknownField,
+        ErrorKind::DuplicateId,
+        ErrorKind::NoVersionInForce,
+    ];
+
+    /// Its position in [`ErrorKind::ALL`].
+    pub fn index(self) -> usize {
+        Self::ALL.iter().position(|k| *k == self).unwrap_or(0)
+    }
+
+    /// The kind at a position of [`ErrorKind::ALL`] (`parse_error` for any other).
+    pub fn from_index(index: usize) -> ErrorKind {
+        Self::ALL
+            .get(index)
+            .copied()
+            .unwrap_or(ErrorKind::ParseError)
+    }
+
     /// The kind as written in error records.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -193,7 +193,8 @@ fn decide_corpus(
             }
         },
     })?;
-    run.finish(&crate::caps::NoLedger, &mut sink);
+    // Collecting into memory cannot fail.
+    let _ = run.finish(&crate::caps::NoLedger, &mut sink);
     Ok(sink.0)
 }
 

@@ -11,7 +11,8 @@ use crate::cases::RecordError;
 use crate::dates::parse_date;
 use crate::diagnostics::{Describe, Diagnostic, ErrorFormat};
 use crate::engine::{
-    BatchRun, Engine, EvalOptions, InputError, InputFormat, RecordSink, VersionChoice, read_batch,
+    BatchRun, Engine, EvalOptions, InputError, InputFormat, RecordSink, Tally, VersionChoice,
+    read_batch,
 };
 use crate::report::{OutputFormat, Record, RecordWriter, Summary};
 use crate::source::{SourceFile, Span};
@@ -192,6 +193,7 @@ impl From<crate::caps::ledger::LedgerError> for RunError {
 }
 
 struct CliSink {
+    policy: std::sync::Arc<crate::compile::CompiledPolicy>,
     writer: RecordWriter,
     out: Box<dyn Write>,
     summary: Summary,
@@ -203,6 +205,26 @@ impl RecordSink for CliSink {
         self.summary.count(&record);
         let rendered = self.writer.render(&record);
         self.writer.emit(&rendered, &mut self.out)
+    }
+
+    fn rendered(&mut self, bytes: &[u8], tally: Tally) -> io::Result<()> {
+        match tally {
+            Tally::Decided {
+                version,
+                outcome,
+                warned,
+            } => {
+                let program = self.policy.programs.get(version);
+                let version_name = program.map_or("", |p| &p.version);
+                let outcome_name = program
+                    .and_then(|p| p.outcomes.get(outcome))
+                    .map_or("", |o| &o.name);
+                self.summary
+                    .count_decided(version_name, outcome_name, warned);
+            }
+            Tally::Error(kind) => self.summary.count_error(kind.as_str()),
+        }
+        self.writer.emit(bytes, &mut self.out)
     }
 }
 
@@ -323,6 +345,7 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
         None => (Box::new(io::BufWriter::new(io::stdout().lock())), None),
     };
     let mut sink = CliSink {
+        policy: engine.policy.clone(),
         writer: RecordWriter::new(output_format, attribute_names(&engine)),
         out,
         summary: Summary::default(),
@@ -341,6 +364,9 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
     let mut work = |sink: &mut CliSink| -> Result<Done, RunError> {
         sink.writer.begin(&mut sink.out)?;
         let mut run = BatchRun::new(&engine, options);
+        if matches!(output_format, OutputFormat::Jsonl | OutputFormat::Json) {
+            run = run.rendering_json();
+        }
         if let Some(threads) = args.threads {
             run = run.with_threads(threads);
         }

@@ -3,6 +3,7 @@
 //! Input: [`Record`]s in input order, already allocated against caps. Output: text in the
 //! contract of storskog-policy.md §8. The report never re-evaluates anything.
 
+mod fast;
 mod summary;
 mod writers;
 
@@ -10,6 +11,7 @@ use std::sync::Arc;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+pub use fast::JsonTemplates;
 pub use summary::Summary;
 pub use writers::{OutputFormat, RecordWriter};
 

@@ -30,20 +30,39 @@ pub struct Summary {
 impl Summary {
     /// Counts one record.
     pub fn count(&mut self, record: &Record) {
-        self.read += 1;
         match record {
             Record::Decision(d) => {
-                self.decided += 1;
-                *self.by_outcome.entry(d.outcome.to_string()).or_default() += 1;
-                *self.by_version.entry(d.version.to_string()).or_default() += 1;
-                if !d.warnings.is_empty() {
-                    self.warned += 1;
-                }
+                self.count_decided(&d.version, &d.outcome, !d.warnings.is_empty())
             }
-            Record::Error(e) => {
-                self.errors += 1;
-                *self.by_error.entry(e.kind.to_string()).or_default() += 1;
-            }
+            Record::Error(e) => self.count_error(e.kind.as_str()),
+        }
+    }
+
+    /// Counts one decision.
+    pub fn count_decided(&mut self, version: &str, outcome: &str, warned: bool) {
+        self.read += 1;
+        self.decided += 1;
+        bump(&mut self.by_outcome, outcome);
+        bump(&mut self.by_version, version);
+        if warned {
+            self.warned += 1;
+        }
+    }
+
+    /// Counts one error record.
+    pub fn count_error(&mut self, kind: &str) {
+        self.read += 1;
+        self.errors += 1;
+        bump(&mut self.by_error, kind);
+    }
+}
+
+/// One more under `key`, allocating the key only the first time.
+fn bump(map: &mut IndexMap<String, usize>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_string(), 1);
         }
     }
 }

@@ -1,0 +1,592 @@
+//! One batch in progress: phase one a chunk at a time (in parallel, order kept), duplicate ids
+//! and placement in order, phase two (caps) at the end.
+//!
+//! Records leave a run either as [`Record`] values (the library's view) or already rendered as
+//! JSON bytes (the command line's fast path). In the rendered mode the memory a run holds is
+//! flat in the batch size: finished records are written at once; once a decision waits for its
+//! cap, it and everything after it wait in a spool file, and only the candidates' ids and order
+//! keys stay in memory.
+
+use std::io::{self, BufReader, Read, Seek, Write};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashSet;
+
+use super::Engine;
+use crate::caps::{self, Allocation, AllocationResult, Candidate, GrantBook};
+use crate::cases::{Case, ErrorKind, RecordError};
+use crate::dates::Date;
+use crate::eval::{self, Decided};
+use crate::report::{JsonTemplates, Record};
+
+/// A record as read, before it is checked against the schema.
+#[derive(Debug, Clone)]
+pub enum RawRecord {
+    /// The text of a JSON record.
+    Json {
+        /// Its physical line.
+        line: usize,
+        /// Its text.
+        text: String,
+    },
+    /// A record already read (CSV rows), or a record that could not be read at all.
+    Read(Result<Case, RecordError>),
+}
+
+/// What a rendered record counts as, for the summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tally {
+    /// A decision of this version (index) with this outcome (index).
+    Decided {
+        /// The version.
+        version: usize,
+        /// The outcome.
+        outcome: usize,
+        /// It carries consistency warnings.
+        warned: bool,
+    },
+    /// An error record.
+    Error(ErrorKind),
+}
+
+/// Where finished records go, in input order.
+pub trait RecordSink {
+    /// Takes the next record (library mode).
+    fn record(&mut self, record: Record) -> io::Result<()>;
+    /// Takes the next record, rendered as JSON (rendered mode).
+    fn rendered(&mut self, bytes: &[u8], tally: Tally) -> io::Result<()> {
+        let _ = (bytes, tally);
+        Err(io::Error::other(
+            "this sink takes records, not rendered bytes",
+        ))
+    }
+}
+
+/// A record error with the text of its record, for a diagnostic.
+#[derive(Debug, Clone)]
+pub struct ErrorContext {
+    /// The error.
+    pub error: RecordError,
+    /// The record's text, if it was read as text.
+    pub text: Option<String>,
+}
+
+/// How many record errors keep their text for diagnostics.
+const ERROR_CONTEXTS: usize = 20;
+
+/// A decision that waits for its cap, in library mode.
+struct Waiting {
+    case: Case,
+    decided: Decided,
+    trace: Option<eval::Trace>,
+}
+
+/// A decision that waits for its cap, in rendered mode: both endings, rendered.
+struct WaitingRendered {
+    candidate: Candidate,
+    granted: Vec<u8>,
+    /// The overflow record, split where the queue position goes.
+    overflow: (Vec<u8>, Vec<u8>),
+    granted_tally: Tally,
+    overflow_tally: Tally,
+}
+
+/// What phase one made of a record.
+enum Step {
+    Final(Record),
+    Rendered(Vec<u8>, Tally),
+    Waiting(Box<Waiting>),
+    WaitingRendered(Box<WaitingRendered>),
+}
+
+impl Step {
+    fn is_error(&self) -> bool {
+        matches!(
+            self,
+            Step::Final(Record::Error(_)) | Step::Rendered(_, Tally::Error(_))
+        )
+    }
+}
+
+struct Processed {
+    /// The record's line.
+    line: usize,
+    /// The record's id, where it could be read: ids are unique within a batch, so a later
+    /// record with the same id is a `duplicate_id`, whatever became of the first.
+    seen_id: Option<Box<str>>,
+    step: Step,
+    /// The record's error, for a diagnostic (rendered mode keeps it apart from the bytes).
+    error: Option<RecordError>,
+    /// The record's text, kept until the record is placed: a duplicate id is only known then.
+    text: Option<String>,
+}
+
+/// Records held back until allocation: in memory (library mode) or in a spool file.
+enum Held {
+    Record(Record),
+    Waiting(usize),
+}
+
+/// One batch in progress.
+pub struct BatchRun<'e> {
+    engine: &'e Engine,
+    options: super::EvalOptions,
+    seen: FxHashSet<Box<str>>,
+    templates: Option<Arc<JsonTemplates>>,
+    /// Library mode: records after the first waiting one, in order.
+    held: Vec<Held>,
+    waiting: Vec<Waiting>,
+    /// Rendered mode: the spool and the candidates (ids and keys only).
+    spool: Option<tempfile::SpooledTempFile>,
+    spooled: usize,
+    candidates: Vec<Candidate>,
+    /// The first record errors, with their text.
+    pub error_contexts: Vec<ErrorContext>,
+    /// Threads for phase one; rayon's global pool when `None`.
+    pool: Option<Arc<rayon::ThreadPool>>,
+}
+
+/// Spool frames: a finished record, or a waiting one with both endings.
+const FRAME_READY: u8 = 0;
+const FRAME_WAITING: u8 = 1;
+/// Where the spool stays in memory before it goes to disk.
+const SPOOL_IN_MEMORY: usize = 16 * 1024 * 1024;
+/// The queue position written in an overflow record before it is known; split out again.
+const QUEUE_MARK: &[u8] = b"\"queue_position\":18446744073709551615";
+
+fn write_frame(file: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
+    file.write_all(&(bytes.len() as u64).to_le_bytes())?;
+    file.write_all(bytes)
+}
+
+fn read_frame(file: &mut impl Read) -> io::Result<Vec<u8>> {
+    let mut length = [0u8; 8];
+    file.read_exact(&mut length)?;
+    let length = usize::try_from(u64::from_le_bytes(length)).map_err(io::Error::other)?;
+    let mut bytes = vec![0u8; length];
+    file.read_exact(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// A tally in ten bytes: decided (version, outcome, warned) or an error (its kind).
+fn tally_bytes(tally: Tally) -> [u8; 10] {
+    let mut out = [0u8; 10];
+    let (tag, a, b, c) = match tally {
+        Tally::Decided {
+            version,
+            outcome,
+            warned,
+        } => (0u8, version as u32, outcome as u32, u8::from(warned)),
+        Tally::Error(kind) => (1u8, kind.index() as u32, 0, 0),
+    };
+    out[0] = tag;
+    out[1..5].copy_from_slice(&a.to_le_bytes());
+    out[5..9].copy_from_slice(&b.to_le_bytes());
+    out[9] = c;
+    out
+}
+
+fn tally_from(bytes: &[u8; 10]) -> Tally {
+    let word = |range: std::ops::Range<usize>| {
+        bytes
+            .get(range)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map_or(0, |b| u32::from_le_bytes(b) as usize)
+    };
+    match bytes[0] {
+        0 => Tally::Decided {
+            version: word(1..5),
+            outcome: word(5..9),
+            warned: bytes[9] != 0,
+        },
+        _ => Tally::Error(ErrorKind::from_index(word(1..5))),
+    }
+}
+
+impl<'e> BatchRun<'e> {
+    /// A new batch whose records leave as [`Record`]s.
+    pub fn new(engine: &'e Engine, options: super::EvalOptions) -> Self {
+        BatchRun {
+            engine,
+            options,
+            seen: FxHashSet::default(),
+            templates: None,
+            held: Vec::new(),
+            waiting: Vec::new(),
+            spool: None,
+            spooled: 0,
+            candidates: Vec::new(),
+            error_contexts: Vec::new(),
+            pool: None,
+        }
+    }
+
+    /// Records leave rendered as JSON (storskog-policy.md §8), through [`RecordSink::rendered`].
+    pub fn rendering_json(mut self) -> Self {
+        self.templates = Some(Arc::new(JsonTemplates::new(&self.engine.policy)));
+        self
+    }
+
+    /// The engine the batch runs on.
+    pub fn engine(&self) -> &'e Engine {
+        self.engine
+    }
+
+    /// Runs phase one on `threads` threads instead of all cores.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build()
+            .ok()
+            .map(Arc::new);
+        self
+    }
+
+    fn process(
+        engine: &Engine,
+        options: super::EvalOptions,
+        templates: Option<&JsonTemplates>,
+        raw: RawRecord,
+    ) -> Processed {
+        let (case, text) = match raw {
+            RawRecord::Json { line, text } => (engine.read_json(&text, line), Some(text)),
+            RawRecord::Read(result) => (result, None),
+        };
+        let case = match case {
+            Ok(case) => case,
+            Err(error) => return Self::error_step(error, text, templates),
+        };
+        let seen_id = Some(case.id.clone());
+        let line = case.line;
+        let (decided, trace) = match engine.first_phase(&case, options) {
+            Ok(found) => found,
+            Err(error) => {
+                let mut processed = Self::error_step(error, text, templates);
+                processed.seen_id = seen_id;
+                return processed;
+            }
+        };
+        let step = match (templates, decided.cap) {
+            (None, None) => Step::Final(Record::Decision(Box::new(
+                engine.to_decision(&case, &decided, trace, None),
+            ))),
+            (None, Some(_)) => Step::Waiting(Box::new(Waiting {
+                case,
+                decided,
+                trace,
+            })),
+            (Some(t), None) => {
+                let mut bytes = Vec::with_capacity(512);
+                t.write(
+                    &mut bytes,
+                    &engine.policy,
+                    &case,
+                    &decided,
+                    None,
+                    trace.as_ref(),
+                );
+                let tally = Tally::Decided {
+                    version: decided.version,
+                    outcome: decided.outcome,
+                    warned: !decided.warnings.is_empty(),
+                };
+                Step::Rendered(bytes, tally)
+            }
+            (Some(t), Some(cap)) => {
+                let mut granted = Vec::with_capacity(512);
+                t.write(
+                    &mut granted,
+                    &engine.policy,
+                    &case,
+                    &decided,
+                    None,
+                    trace.as_ref(),
+                );
+                let mut overflow = Vec::with_capacity(512);
+                t.write(
+                    &mut overflow,
+                    &engine.policy,
+                    &case,
+                    &decided,
+                    Some(u64::MAX),
+                    trace.as_ref(),
+                );
+                let split = overflow
+                    .windows(QUEUE_MARK.len())
+                    .position(|w| w == QUEUE_MARK)
+                    .map_or(overflow.len(), |i| {
+                        i + QUEUE_MARK.len() - "18446744073709551615".len()
+                    });
+                let suffix = overflow.split_off(split);
+                let suffix = suffix
+                    .get("18446744073709551615".len()..)
+                    .unwrap_or(&[])
+                    .to_vec();
+                let overflow_outcome = engine
+                    .policy
+                    .programs
+                    .get(decided.version)
+                    .and_then(|p| p.caps.get(cap))
+                    .map_or(decided.outcome, |c| c.overflow);
+                let warned = !decided.warnings.is_empty();
+                Step::WaitingRendered(Box::new(WaitingRendered {
+                    candidate: engine.candidate(&case, &decided),
+                    granted,
+                    overflow: (overflow, suffix),
+                    granted_tally: Tally::Decided {
+                        version: decided.version,
+                        outcome: decided.outcome,
+                        warned,
+                    },
+                    overflow_tally: Tally::Decided {
+                        version: decided.version,
+                        outcome: overflow_outcome,
+                        warned,
+                    },
+                }))
+            }
+        };
+        Processed {
+            line,
+            seen_id,
+            step,
+            error: None,
+            text,
+        }
+    }
+
+    fn error_step(
+        error: RecordError,
+        text: Option<String>,
+        templates: Option<&JsonTemplates>,
+    ) -> Processed {
+        let line = error.line;
+        let seen_id = error.id.as_deref().map(Box::from);
+        let step = match templates {
+            Some(_) => {
+                let kind = error.kind;
+                let bytes = serde_json::to_vec(&Record::Error(error.clone())).unwrap_or_default();
+                Step::Rendered(bytes, Tally::Error(kind))
+            }
+            None => Step::Final(Record::Error(error.clone())),
+        };
+        Processed {
+            line,
+            seen_id,
+            step,
+            error: Some(error),
+            text,
+        }
+    }
+
+    /// Phase one for a chunk of records, in parallel, order kept.
+    fn feed(&mut self, chunk: Vec<RawRecord>) -> Vec<Processed> {
+        let (engine, options) = (self.engine, self.options);
+        let templates = self.templates.clone();
+        let work = move || -> Vec<Processed> {
+            chunk
+                .into_par_iter()
+                .with_min_len(64)
+                .map(|raw| Self::process(engine, options, templates.as_deref(), raw))
+                .collect()
+        };
+        match &self.pool {
+            Some(pool) => pool.install(work),
+            None => work(),
+        }
+    }
+
+    /// Phase one for a chunk, and its records placed in order.
+    pub fn push_chunk(
+        &mut self,
+        chunk: Vec<RawRecord>,
+        sink: &mut dyn RecordSink,
+    ) -> io::Result<()> {
+        let processed = self.feed(chunk);
+        for item in processed {
+            self.place(item, sink)?;
+        }
+        Ok(())
+    }
+
+    fn place(&mut self, item: Processed, sink: &mut dyn RecordSink) -> io::Result<()> {
+        let Processed {
+            line,
+            seen_id,
+            mut step,
+            mut error,
+            text,
+        } = item;
+        if let Some(id) = seen_id {
+            if self.seen.contains(&id) && !step.is_error() {
+                let duplicate = RecordError {
+                    line,
+                    id: Some(id.to_string()),
+                    kind: ErrorKind::DuplicateId,
+                    field: Some("id".into()),
+                    message: format!(
+                        "the id `{id}` was already used by an earlier record of this batch"
+                    ),
+                };
+                step = match self.templates {
+                    Some(_) => Step::Rendered(
+                        serde_json::to_vec(&Record::Error(duplicate.clone())).unwrap_or_default(),
+                        Tally::Error(ErrorKind::DuplicateId),
+                    ),
+                    None => Step::Final(Record::Error(duplicate.clone())),
+                };
+                error = Some(duplicate);
+            } else {
+                self.seen.insert(id);
+            }
+        }
+        if let Some(error) = error.or_else(|| match &step {
+            Step::Final(Record::Error(e)) => Some(e.clone()),
+            _ => None,
+        }) {
+            if self.error_contexts.len() < ERROR_CONTEXTS {
+                self.error_contexts.push(ErrorContext { error, text });
+            }
+        }
+        match step {
+            Step::Final(record) => {
+                if self.waiting.is_empty() {
+                    sink.record(record)
+                } else {
+                    self.held.push(Held::Record(record));
+                    Ok(())
+                }
+            }
+            Step::Waiting(w) => {
+                self.held.push(Held::Waiting(self.waiting.len()));
+                self.waiting.push(*w);
+                Ok(())
+            }
+            Step::Rendered(bytes, tally) => match &mut self.spool {
+                None => sink.rendered(&bytes, tally),
+                Some(spool) => {
+                    spool.write_all(&[FRAME_READY])?;
+                    spool.write_all(&tally_bytes(tally))?;
+                    write_frame(spool, &bytes)?;
+                    self.spooled += 1;
+                    Ok(())
+                }
+            },
+            Step::WaitingRendered(w) => {
+                let spool = self
+                    .spool
+                    .get_or_insert_with(|| tempfile::SpooledTempFile::new(SPOOL_IN_MEMORY));
+                spool.write_all(&[FRAME_WAITING])?;
+                spool.write_all(&tally_bytes(w.granted_tally))?;
+                spool.write_all(&tally_bytes(w.overflow_tally))?;
+                write_frame(spool, &w.granted)?;
+                write_frame(spool, &w.overflow.0)?;
+                write_frame(spool, &w.overflow.1)?;
+                self.spooled += 1;
+                self.candidates.push(w.candidate);
+                Ok(())
+            }
+        }
+    }
+
+    /// The candidates for caps, in input order.
+    pub fn candidates(&self) -> Vec<Candidate> {
+        if self.templates.is_some() {
+            return self.candidates.clone();
+        }
+        self.waiting
+            .iter()
+            .map(|w| self.engine.candidate(&w.case, &w.decided))
+            .collect()
+    }
+
+    /// Phase two with the given allocation, then the rest of the output in order.
+    pub fn complete(
+        mut self,
+        allocation: &AllocationResult,
+        sink: &mut dyn RecordSink,
+    ) -> io::Result<()> {
+        let overflow_of = |index: usize| match allocation.allocations.get(index) {
+            Some(Allocation::Overflow { queue_position }) => Some(*queue_position),
+            _ => None,
+        };
+        for held in std::mem::take(&mut self.held) {
+            match held {
+                Held::Record(record) => sink.record(record)?,
+                Held::Waiting(index) => {
+                    let Some(w) = self.waiting.get(index) else {
+                        continue;
+                    };
+                    let decision = self.engine.to_decision(
+                        &w.case,
+                        &w.decided,
+                        w.trace.clone(),
+                        overflow_of(index),
+                    );
+                    sink.record(Record::Decision(Box::new(decision)))?;
+                }
+            }
+        }
+        let Some(spool) = self.spool.take() else {
+            return Ok(());
+        };
+        let mut spool = spool;
+        spool.rewind()?;
+        let mut reader = BufReader::with_capacity(1 << 20, spool);
+        let mut waiting_index = 0usize;
+        let mut joined = Vec::new();
+        for _ in 0..self.spooled {
+            let mut tag = [0u8; 1];
+            reader.read_exact(&mut tag)?;
+            let mut first = [0u8; 10];
+            reader.read_exact(&mut first)?;
+            if tag[0] == FRAME_READY {
+                let bytes = read_frame(&mut reader)?;
+                sink.rendered(&bytes, tally_from(&first))?;
+                continue;
+            }
+            let mut second = [0u8; 10];
+            reader.read_exact(&mut second)?;
+            let granted = read_frame(&mut reader)?;
+            let prefix = read_frame(&mut reader)?;
+            let suffix = read_frame(&mut reader)?;
+            match overflow_of(waiting_index) {
+                Some(position) => {
+                    joined.clear();
+                    joined.extend_from_slice(&prefix);
+                    joined.extend_from_slice(position.to_string().as_bytes());
+                    joined.extend_from_slice(&suffix);
+                    sink.rendered(&joined, tally_from(&second))?;
+                }
+                None => sink.rendered(&granted, tally_from(&first))?,
+            }
+            waiting_index += 1;
+        }
+        Ok(())
+    }
+
+    /// Phase two against a grant book, then the rest of the output; returns the allocation.
+    pub fn finish(
+        self,
+        book: &dyn GrantBook,
+        sink: &mut dyn RecordSink,
+    ) -> io::Result<AllocationResult> {
+        let allocation = caps::allocate(&self.engine.policy, &self.candidates(), book);
+        self.complete(&allocation, sink)?;
+        Ok(allocation)
+    }
+}
+
+impl Engine {
+    /// A case waiting for a place of its cap.
+    pub(crate) fn candidate(&self, case: &Case, decided: &Decided) -> Candidate {
+        Candidate {
+            id: case.id.clone(),
+            version: decided.version,
+            cap: decided.cap.unwrap_or(0),
+            keys: decided.order_keys.clone(),
+            as_of: self.as_of(case).unwrap_or(Date::MIN),
+        }
+    }
+}
