@@ -180,8 +180,9 @@ impl<'a> Src<'a> {
         }
     }
 
-    /// Where the keywords `words` (in order) end right before `pos`, whitespace and comments
-    /// between: the start of the first of them. `pos` itself when they are not all there.
+    /// Where the tokens `words` (keywords or punctuation, in order) end right before `pos`,
+    /// whitespace and comments between: the start of the first of them. `pos` itself when they
+    /// are not all there.
     pub fn keywords_before(&self, pos: usize, words: &[&str]) -> usize {
         let mut at = pos;
         for word in words.iter().rev() {
@@ -190,10 +191,12 @@ impl<'a> Src<'a> {
             let Some(start) = end.checked_sub(word.len()) else {
                 return pos;
             };
-            let word_boundary = before
-                .get(..start)
-                .and_then(|s| s.chars().next_back())
-                .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'));
+            let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+            let word_boundary = !word.chars().all(is_word)
+                || before
+                    .get(..start)
+                    .and_then(|s| s.chars().next_back())
+                    .is_none_or(|c| !is_word(c));
             if !before.ends_with(word) || !word_boundary {
                 return pos;
             }
@@ -249,7 +252,11 @@ mod tests {
             .collect();
         assert_eq!(
             flags,
-            [(false, false, true), (true, false, false), (false, false, false)]
+            [
+                (false, false, true),
+                (true, false, false),
+                (false, false, false)
+            ]
         );
         assert_eq!(comments.get(2).map(|c| c.column), Some(2));
     }

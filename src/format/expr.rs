@@ -175,7 +175,9 @@ pub(super) fn version_id(id: &VersionId) -> String {
     let is_word = bytes
         .first()
         .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
-        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_');
     if is_date || is_word {
         text.to_string()
     } else {

@@ -5,8 +5,8 @@ use super::MAX_WIDTH;
 use super::comments::Src;
 use super::expr::{attr, attr_block, expr, record_prefix, string, strings, type_expr, version_id};
 use crate::ast::{
-    CapDef, Expr, ExprKind, FieldDecl, File, Item, ItemKind, LetDef, OtherwiseDef, OutcomeDef,
-    RecordTypeExpr, RuleDef, TestCase, TestDef, Then, TypeExpr, WarnDef,
+    CapDef, Expect, Expr, ExprKind, FieldDecl, File, Item, ItemKind, LetDef, OtherwiseDef,
+    OutcomeDef, RecordTypeExpr, RuleDef, TestCase, TestDef, Then, TypeExpr, WarnDef,
 };
 use crate::dates::format_date;
 
@@ -103,7 +103,13 @@ impl<'s, 'a> Layout<'s, 'a> {
     fn comment_between(&self, operands: &[Expr]) -> bool {
         operands
             .windows(2)
-            .any(|w| matches!(w, [x, y] if self.src.has_comment_in(x.span.end, y.span.start)))
+            .any(|w| matches!(w, [x, y] if self.src.has_comment_in(self.end(x.span), y.span.start)))
+    }
+
+    /// Where a node's code ends: a node's span may run on over the whitespace and comments
+    /// after it.
+    fn end(&self, span: crate::source::Span) -> usize {
+        self.src.code_end(span.start, span.end)
     }
 
     /// After `pos`, the position just past `ch` (skipping space, comments and, if asked,
@@ -162,7 +168,12 @@ impl<'s, 'a> Layout<'s, 'a> {
                 self.push(0, text, span, Blank::Never);
             }
             ItemKind::Basis(basis) => {
-                self.push(0, format!("basis {}", string(&basis.value)), span, Blank::Never);
+                self.push(
+                    0,
+                    format!("basis {}", string(&basis.value)),
+                    span,
+                    Blank::Never,
+                );
             }
             ItemKind::SchemaRef { name, path } => {
                 let text = format!("schema {} from {}", name.name, string(&path.value));
@@ -187,7 +198,9 @@ impl<'s, 'a> Layout<'s, 'a> {
     fn multiline_type(&self, ty: &TypeExpr) -> bool {
         record_prefix(ty).is_some_and(|(_, record)| {
             !record.fields.is_empty()
-                || self.src.has_comment_in(record.span.start, record.span.end)
+                || self
+                    .src
+                    .has_comment_in(record.span.start, self.end(record.span))
         })
     }
 
@@ -200,7 +213,7 @@ impl<'s, 'a> Layout<'s, 'a> {
         record: &RecordTypeExpr,
         blank: Blank,
     ) {
-        let (start, end) = (record.span.start, record.span.end);
+        let (start, end) = (record.span.start, self.end(record.span));
         if record.fields.is_empty() && !self.src.has_comment_in(start, end) {
             self.push(indent, format!("{head} {{}}"), (head_start, end), blank);
             return;
@@ -317,16 +330,21 @@ impl<'s, 'a> Layout<'s, 'a> {
             .src
             .char_after(def.name.span.end, '{', false)
             .unwrap_or(def.name.span.end);
-        if width(0, &one) <= MAX_WIDTH && !self.src.has_comment_in(brace, item.span.end) {
+        if width(0, &one) <= MAX_WIDTH && !self.src.has_comment_in(brace, self.end(item.span)) {
             self.push(0, one, span, Blank::Never);
             return;
         }
-        self.push(0, format!("{head} {{"), (item.span.start, brace + 1), Blank::Never);
+        self.push(
+            0,
+            format!("{head} {{"),
+            (item.span.start, brace + 1),
+            Blank::Never,
+        );
         for (i, a) in def.attributes.iter().enumerate() {
             let blank = if i == 0 { Blank::Never } else { Blank::Allowed };
             self.push(2, attr(a), (a.span.start, a.span.end), blank);
         }
-        self.push_closing(0, item.span.end, Blank::Allowed);
+        self.push_closing(0, self.end(item.span), Blank::Allowed);
     }
 
     fn then_text(then: &Then) -> String {
@@ -388,7 +406,12 @@ impl<'s, 'a> Layout<'s, 'a> {
         }
         if let Some(then) = &def.then {
             let blank = Self::clause_blank(&mut first);
-            self.push(2, Self::then_text(then), (then.span.start, then.span.end), blank);
+            self.push(
+                2,
+                Self::then_text(then),
+                (then.span.start, then.span.end),
+                blank,
+            );
         }
         self.because_and_cites(def.because.as_ref(), &def.cites, &mut first);
     }
@@ -410,7 +433,12 @@ impl<'s, 'a> Layout<'s, 'a> {
     /// `warn "…"` and its `when` on the next line.
     fn warn(&mut self, item: &Item, def: &WarnDef) {
         let text = format!("warn {}", string(&def.message.value));
-        self.push(0, text, (item.span.start, def.message.span.end), Blank::Never);
+        self.push(
+            0,
+            text,
+            (item.span.start, def.message.span.end),
+            Blank::Never,
+        );
         self.condition(2, "when", &def.when, Blank::Never);
     }
 
@@ -423,12 +451,17 @@ impl<'s, 'a> Layout<'s, 'a> {
             && def.counts.is_none()
             && def.order_by.is_empty()
             && def.overflow.is_none();
-        if empty && !self.src.has_comment_in(brace, item.span.end) {
+        if empty && !self.src.has_comment_in(brace, self.end(item.span)) {
             let span = (item.span.start, item.span.end);
             self.push(0, format!("{head} {{}}"), span, Blank::Never);
             return;
         }
-        self.push(0, format!("{head} {{"), (item.span.start, brace), Blank::Never);
+        self.push(
+            0,
+            format!("{head} {{"),
+            (item.span.start, brace),
+            Blank::Never,
+        );
         let mut first = true;
         if let Some(limit) = &def.limit {
             let start = self.src.keywords_before(limit.span.start, &["limit"]);
@@ -464,7 +497,7 @@ impl<'s, 'a> Layout<'s, 'a> {
             self.push(2, text, (start, overflow.span.end), blank);
         }
         let blank = if first { Blank::Never } else { Blank::Allowed };
-        self.push_closing(0, item.span.end, blank);
+        self.push_closing(0, self.end(item.span), blank);
     }
 
     /// `test "…" {`, its clauses one per line (`version`, `as of`, `case`, `expect`), `}`. A
@@ -476,12 +509,17 @@ impl<'s, 'a> Layout<'s, 'a> {
             && def.as_of.is_none()
             && def.case.is_none()
             && def.expect.is_none();
-        if empty && !self.src.has_comment_in(brace, item.span.end) {
+        if empty && !self.src.has_comment_in(brace, self.end(item.span)) {
             let span = (item.span.start, item.span.end);
             self.push(0, format!("{head} {{}}"), span, Blank::Never);
             return;
         }
-        self.push(0, format!("{head} {{"), (item.span.start, brace), Blank::Never);
+        self.push(
+            0,
+            format!("{head} {{"),
+            (item.span.start, brace),
+            Blank::Never,
+        );
         let mut first = true;
         if let Some(version) = &def.version {
             let start = self.src.keywords_before(version.span.start, &["version"]);
@@ -514,32 +552,55 @@ impl<'s, 'a> Layout<'s, 'a> {
             None => {}
         }
         if let Some(expect) = &def.expect {
-            let mut text = format!("expect {}", expect.outcome.name);
-            if let Some(rule) = &expect.rule {
-                text.push_str(" by rule ");
-                text.push_str(&rule.name);
-            }
-            if !expect.with.is_empty() {
-                text.push_str(" with ");
-                text.push_str(&attr_block(&expect.with));
-            }
-            if !expect.cites.is_empty() {
-                text.push_str(" cites ");
-                text.push_str(&strings(expect.cites.iter().map(|c| c.value.as_str())));
-            }
             let blank = Self::clause_blank(&mut first);
-            self.push(2, text, (expect.span.start, expect.span.end), blank);
+            self.expect(expect, blank);
         }
         let blank = if first { Blank::Never } else { Blank::Allowed };
-        self.push_closing(0, item.span.end, blank);
+        self.push_closing(0, self.end(item.span), blank);
+    }
+
+    /// `expect o [by rule r] [with { … }] [cites …]` on one line when it fits; otherwise its
+    /// `with` and `cites` on lines of their own, two spaces further in.
+    fn expect(&mut self, expect: &Expect, blank: Blank) {
+        let mut head = format!("expect {}", expect.outcome.name);
+        let mut head_end = expect.outcome.span.end;
+        if let Some(rule) = &expect.rule {
+            head.push_str(" by rule ");
+            head.push_str(&rule.name);
+            head_end = rule.span.end;
+        }
+        let mut details = Vec::new();
+        if let (Some(first), Some(last)) = (expect.with.first(), expect.with.last()) {
+            let start = self.src.keywords_before(first.span.start, &["with", "{"]);
+            let end = self.past(self.end(last.span), '}', true);
+            details.push((format!("with {}", attr_block(&expect.with)), start, end));
+        }
+        if let (Some(first), Some(last)) = (expect.cites.first(), expect.cites.last()) {
+            let start = self.src.keywords_before(first.span.start, &["cites"]);
+            let text = strings(expect.cites.iter().map(|c| c.value.as_str()));
+            details.push((format!("cites {text}"), start, last.span.end));
+        }
+        let one = details.iter().fold(head.clone(), |line, (detail, _, _)| {
+            format!("{line} {detail}")
+        });
+        if width(2, &one) <= MAX_WIDTH {
+            self.push(2, one, (expect.span.start, expect.span.end), blank);
+            return;
+        }
+        self.push(2, head, (expect.span.start, head_end), blank);
+        for (text, start, end) in details {
+            self.push(4, text, (start, end), Blank::Never);
+        }
     }
 
     /// `case {`, one field per line, `}`.
     fn case_record(&mut self, record: &Expr, blank: Blank) {
         let start = self.src.keywords_before(record.span.start, &["case"]);
-        let (open, end) = (record.span.start, record.span.end);
+        let (open, end) = (record.span.start, self.end(record.span));
         let fields = match &record.kind {
-            ExprKind::Record(fields) if !fields.is_empty() || self.src.has_comment_in(open, end) => {
+            ExprKind::Record(fields)
+                if !fields.is_empty() || self.src.has_comment_in(open, end) =>
+            {
                 fields
             }
             _ => {

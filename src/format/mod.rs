@@ -24,12 +24,14 @@
 //!   of its top-level `and`/`or`, is broken before each operator (`let x =` then the operands
 //!   below it);
 //! - `outcome x { … }` on one line when it fits, one attribute per line otherwise;
-//! - `cap` and `test` blocks one clause per line; a `case { … }` record one field per line;
+//! - `cap` and `test` blocks one clause per line; a `case { … }` record one field per line,
+//!   commas after all but the last; an `expect` that does not fit has its `with` and `cites` on
+//!   lines of their own;
 //! - texts re-escaped (`\"`, `\\`, `\n`, `\t`, `\u{…}` for other control characters); periods
 //!   written `1 year`, `2 years`; the drafter's parentheses kept, none added;
 //! - comments kept where they were: before the line they preceded, or at the end of the line
-//!   they followed, trailing comments of consecutive lines aligned; empty lines before a comment
-//!   kept where the layout allows one.
+//!   they followed, the trailing comments of a paragraph aligned in one column; an empty line
+//!   before a comment kept where the layout allows one.
 
 mod comments;
 mod expr;
@@ -155,7 +157,7 @@ mod tests {
 
     #[test]
     fn one_line_items_of_a_kind_stay_together() {
-        let text = "policy p version 1a\nin force from 2020-01-01\n\n\noutcome a\n\noutcome b\nlet x = 1\nlet y = 2\nwarn \"w\" when x > y\n";
+        let text = "policy p version \"1a\"\nin force from 2020-01-01\n\n\noutcome a\n\noutcome b\nlet x = 1\nlet y = 2\nwarn \"w\" when x > y\n";
         let expected = "policy p version \"1a\"\nin force from 2020-01-01\n\noutcome a\noutcome b\n\nlet x = 1\nlet y = 2\n\nwarn \"w\"\n  when x > y\n";
         assert_eq!(fmt(text), expected);
     }
@@ -163,7 +165,10 @@ mod tests {
     #[test]
     fn a_comment_at_the_end_of_a_rule_stays_in_it() {
         let text = "rule a:\n  when x\n  // then y\n\nrule b:\n  when z\n";
-        assert_eq!(fmt(text), "rule a:\n  when x\n  // then y\n\nrule b:\n  when z\n");
+        assert_eq!(
+            fmt(text),
+            "rule a:\n  when x\n  // then y\n\nrule b:\n  when z\n"
+        );
     }
 
     #[test]

@@ -10,8 +10,9 @@
 //!   when that line closes one); or after the previous line when it was indented deeper than the
 //!   next one (a comment at the end of a rule's clauses); at the end of the file after the last.
 //!
-//! Trailing comments of consecutive lines are aligned in one column.
+//! Trailing comments of the lines of a paragraph (between empty lines) are aligned in a column.
 
+use super::MAX_WIDTH;
 use super::comments::{Comment, Src};
 use super::layout::{Blank, Line};
 
@@ -71,9 +72,7 @@ fn place<'c>(lines: &[Line], src: &'c Src<'_>) -> Placement<'c> {
         };
         let deeper_than_next = |line: &Line| {
             lines.get(next).is_some_and(|n| {
-                !n.closing
-                    && line.indent > n.indent
-                    && comment.column > src.column(next_start)
+                !n.closing && line.indent > n.indent && comment.column > src.column(next_start)
             })
         };
         match previous {
@@ -156,8 +155,9 @@ pub(super) fn render(lines: &[Line], src: &Src<'_>) -> String {
     write(&out)
 }
 
-/// The lines as text; trailing comments of consecutive lines share a column, two spaces after
-/// the longest code among them.
+/// The lines as text. Trailing comments of the lines of a paragraph (lines between empty lines)
+/// share a column, two spaces after the longest code among them; a line wider than
+/// [`MAX_WIDTH`] keeps its comment two spaces after its code.
 fn write(out: &[Out]) -> String {
     let code_width = |o: &Out| match o {
         Out::Text {
@@ -168,20 +168,23 @@ fn write(out: &[Out]) -> String {
         _ => None,
     };
     let mut columns = vec![0; out.len()];
-    let mut i = 0;
-    while i < out.len() {
-        let run_end = (i..out.len())
-            .find(|&j| out.get(j).and_then(code_width).is_none())
+    let mut start = 0;
+    while start < out.len() {
+        let end = (start..out.len())
+            .find(|&j| matches!(out.get(j), Some(Out::Blank)))
             .unwrap_or(out.len());
-        let column = (i..run_end)
+        let widest = (start..end)
             .filter_map(|j| out.get(j).and_then(code_width))
+            .filter(|&width| width <= MAX_WIDTH)
             .max()
-            .unwrap_or(0)
-            + 2;
-        for slot in columns.iter_mut().take(run_end).skip(i) {
-            *slot = column;
+            .unwrap_or(0);
+        for j in start..end {
+            if let (Some(width), Some(slot)) = (out.get(j).and_then(code_width), columns.get_mut(j))
+            {
+                *slot = widest.max(width) + 2;
+            }
         }
-        i = run_end.max(i + 1);
+        start = end + 1;
     }
     let mut text = String::new();
     for (o, column) in out.iter().zip(columns) {
