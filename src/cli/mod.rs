@@ -6,6 +6,7 @@
 mod check;
 mod diff;
 mod eval;
+mod fmt;
 mod ledger;
 mod test;
 
@@ -62,6 +63,12 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Inspect and maintain the ledger of cap places: show, list, release, import.
     Ledger(ledger::LedgerArgs),
+    /// Rewrite policy files in the canonical layout, in place; with --check, print a diff instead.
+    ///
+    /// Exit status: 0 nothing to do or all rewritten (with --check: nothing would change),
+    /// 1 a file does not parse (it is left as it is) or, with --check, a file would change,
+    /// 2 a path cannot be read or written.
+    Fmt(fmt::FmtArgs),
 }
 
 /// Runs a parsed command line; returns the exit code.
@@ -77,6 +84,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Ledger(args) => ledger::run(&args, format),
         Command::Test(args) => test::run(&args, format),
         Command::Diff(args) => diff::run(&args, format),
+        Command::Fmt(args) => fmt::run(&args, format),
     }
 }
 
