@@ -115,7 +115,8 @@ fn main() {
                 .all(|c| WAR_ZONES.contains(c))
             && route.contains(&"RU");
         let entry = SEPT_2015 + 14 + rng.below(90) as i64;
-        let decision = entry + 30 + rng.below(140) as i64;
+        // Decided after the first version came into force (2015-11-26 is day 16_765).
+        let decision = (entry + 30 + rng.below(140) as i64).max(16_765 + rng.below(20) as i64);
         let mut record = format!(
             "{{\"id\":\"SK-{:07}\",\"nationality\":\"{nationality}\",\"entry_date\":\"{}\",\"travel\":{{\"origin\":\"{origin}\",\"route\":[{}],\"direct_from_war_zone\":{direct}}}",
             i + 1,

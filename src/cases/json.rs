@@ -252,10 +252,16 @@ fn read_record<'de, A: MapAccess<'de>>(
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         return Ok(());
     };
-    let mut seen = vec![false; record_type.fields.len()];
+    // Records have few fields: a bit per field, and a linear search by name beats hashing.
+    let mut seen = FieldSet::new(record_type.fields.len());
     let mut unknown_seen: Vec<String> = Vec::new();
     while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-        let Some((index, _, field)) = record_type.fields.get_full(&*key) else {
+        let found = record_type
+            .fields
+            .values()
+            .enumerate()
+            .find(|(_, f)| f.name.len() == key.len() && f.name == *key);
+        let Some((index, field)) = found else {
             if unknown_seen.iter().any(|k| **k == *key) {
                 sink.parse.get_or_insert_with(|| {
                     format!("the key `{}` appears twice", Path::Field(path, &key))
@@ -275,14 +281,11 @@ fn read_record<'de, A: MapAccess<'de>>(
             continue;
         };
         let field_path = Path::Field(path, &field.name);
-        if let Some(flag) = seen.get_mut(index) {
-            if *flag {
-                sink.parse
-                    .get_or_insert_with(|| format!("the key `{field_path}` appears twice"));
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            }
-            *flag = true;
+        if !seen.insert(index) {
+            sink.parse
+                .get_or_insert_with(|| format!("the key `{field_path}` appears twice"));
+            map.next_value::<IgnoredAny>()?;
+            continue;
         }
         let slot = start + shape.layout.slot(record, index).unwrap_or(0);
         let value = map.next_value_seed(FieldSeed {
@@ -304,8 +307,8 @@ fn read_record<'de, A: MapAccess<'de>>(
             }
         }
     }
-    for ((index, field), was_seen) in record_type.fields.values().enumerate().zip(&seen) {
-        if !was_seen && !field.optional {
+    for (index, field) in record_type.fields.values().enumerate() {
+        if !seen.contains(index) && !field.optional {
             let field_path = Path::Field(path, &field.name);
             sink.field_error(
                 ErrorKind::MissingField,
@@ -313,9 +316,36 @@ fn read_record<'de, A: MapAccess<'de>>(
                 format!("the required field `{field_path}` is missing"),
             );
         }
-        let _ = index;
     }
     Ok(())
+}
+
+/// Which fields of a record were seen: one bit each, on the stack for up to 128 fields.
+struct FieldSet(smallvec::SmallVec<[u64; 2]>);
+
+impl FieldSet {
+    fn new(fields: usize) -> Self {
+        FieldSet(smallvec::smallvec![0; fields.div_ceil(64).max(1)])
+    }
+
+    /// Marks a field seen; false if it was already.
+    fn insert(&mut self, index: usize) -> bool {
+        match self.0.get_mut(index / 64) {
+            Some(word) => {
+                let bit = 1u64 << (index % 64);
+                let fresh = *word & bit == 0;
+                *word |= bit;
+                fresh
+            }
+            None => true,
+        }
+    }
+
+    fn contains(&self, index: usize) -> bool {
+        self.0
+            .get(index / 64)
+            .is_some_and(|word| word & (1u64 << (index % 64)) != 0)
+    }
 }
 
 /// Reads one field's value. Returns the value for its slot; a record field also fills the
@@ -600,10 +630,22 @@ impl<'de> DeserializeSeed<'de> for ElementSeed<'_, '_, '_> {
     type Value = Value;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        let size = match self.ty {
-            Ty::Record(record) => self.shape.layout.sizes.get(*record).copied().unwrap_or(0),
-            _ => 1,
+        // A scalar element needs no slots of its own: only a record element lays out fields.
+        let Ty::Record(record) = self.ty else {
+            let mut unused: [Value; 0] = [];
+            let seed = FieldSeed {
+                shape: self.shape,
+                field: self.field,
+                ty: self.ty,
+                optional: false,
+                slots: &mut unused,
+                slot: 0,
+                path: self.path,
+                sink: self.sink,
+            };
+            return seed.deserialize(deserializer);
         };
+        let size = self.shape.layout.sizes.get(*record).copied().unwrap_or(0);
         let mut slots = vec![Value::Absent; size + 1];
         let seed = FieldSeed {
             shape: self.shape,

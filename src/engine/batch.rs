@@ -138,7 +138,7 @@ pub struct BatchRun<'e> {
     held: Vec<Held>,
     waiting: Vec<Waiting>,
     /// Rendered mode: the spool and the candidates (ids and keys only).
-    spool: Option<tempfile::SpooledTempFile>,
+    spool: Option<io::BufWriter<tempfile::SpooledTempFile>>,
     spooled: usize,
     candidates: Vec<Candidate>,
     /// The first record errors, with their text.
@@ -474,9 +474,12 @@ impl<'e> BatchRun<'e> {
                 }
             },
             Step::WaitingRendered(w) => {
-                let spool = self
-                    .spool
-                    .get_or_insert_with(|| tempfile::SpooledTempFile::new(SPOOL_IN_MEMORY));
+                let spool = self.spool.get_or_insert_with(|| {
+                    io::BufWriter::with_capacity(
+                        1 << 20,
+                        tempfile::SpooledTempFile::new(SPOOL_IN_MEMORY),
+                    )
+                });
                 spool.write_all(&[FRAME_WAITING])?;
                 spool.write_all(&tally_bytes(w.granted_tally))?;
                 spool.write_all(&tally_bytes(w.overflow_tally))?;
@@ -531,7 +534,7 @@ impl<'e> BatchRun<'e> {
         let Some(spool) = self.spool.take() else {
             return Ok(());
         };
-        let mut spool = spool;
+        let mut spool = spool.into_inner().map_err(|e| e.into_error())?;
         spool.rewind()?;
         let mut reader = BufReader::with_capacity(1 << 20, spool);
         let mut waiting_index = 0usize;

@@ -238,7 +238,7 @@ impl<'r> LineReader<'r> {
 
     fn next_record(&mut self) -> io::Result<Option<RawRecord>> {
         loop {
-            let mut buffer = Vec::new();
+            let mut buffer = Vec::with_capacity(512);
             let mut too_long = false;
             let mut ended = false;
             loop {

@@ -245,7 +245,7 @@ impl<'a> Ctx<'a> {
                 .map(|(_, n)| n)
                 .or(attribute.value.as_ref());
             let value = match node {
-                Some(node) => self.eval(node).scalar(&attribute.kind),
+                Some(node) => self.eval(node).as_scalar(&attribute.kind),
                 None => Scalar::Null,
             };
             out.push(value);
@@ -432,7 +432,8 @@ impl<'a> Val<'a> {
     }
 
     /// An attribute value as written out.
-    fn scalar(&self, kind: &AttrKind) -> Scalar {
+    /// The value as an attribute is written out.
+    pub fn as_scalar(&self, kind: &AttrKind) -> Scalar {
         match (self, kind) {
             (Val::Bool(b), _) => Scalar::Bool(*b),
             (Val::Int(i), _) => Scalar::Int(*i),
