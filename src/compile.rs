@@ -170,6 +170,15 @@ pub enum Node {
         /// Unit.
         unit: PeriodUnit,
     },
+    /// Membership in a constant set of countries or enum values.
+    InSet {
+        /// `not in`.
+        negated: bool,
+        /// Value.
+        item: Box<Node>,
+        /// The set.
+        set: Box<ValueSet>,
+    },
     /// Membership.
     In {
         /// `not in`.
@@ -195,6 +204,15 @@ pub enum Node {
         /// Arguments.
         args: Vec<Node>,
     },
+}
+
+/// A constant set of countries and enum values, tested without a scan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValueSet {
+    /// Countries, one bit per two-letter code.
+    pub countries: crate::country::CountrySet,
+    /// Enum values (indices below 64), one bit each.
+    pub enums: u64,
 }
 
 /// How an attribute value is written out.
@@ -384,6 +402,7 @@ pub fn compile(policy: &Policy) -> CompiledPolicy {
                 layout: &layout,
                 schema: &policy.schema,
                 source: &v.source,
+                lets: &v.lets,
             };
             let slot = match compiler.node(&v.as_of) {
                 Node::Slot(s) => s,
@@ -421,6 +440,8 @@ struct Compiler<'a> {
     layout: &'a Layout,
     schema: &'a Schema,
     source: &'a crate::source::SourceFile,
+    /// The version's lets, to see through a let that names a constant list.
+    lets: &'a [model::Let],
 }
 
 fn compile_version(version: &model::Version, layout: &Layout, schema: &Schema) -> Program {
@@ -428,6 +449,7 @@ fn compile_version(version: &model::Version, layout: &Layout, schema: &Schema) -
         layout,
         schema,
         source: &version.source,
+        lets: &version.lets,
     };
     let basis_cites: Vec<String> = version.basis.iter().cloned().collect();
     let compile_rule = |rule: &model::Rule| -> CompiledRule {
@@ -653,10 +675,17 @@ impl Compiler<'_> {
                 negated,
                 item,
                 list,
-            } => Node::In {
-                negated: *negated,
-                item: boxed(item),
-                list: boxed(list),
+            } => match self.constant_set(list) {
+                Some(set) => Node::InSet {
+                    negated: *negated,
+                    item: boxed(item),
+                    set: Box::new(set),
+                },
+                None => Node::In {
+                    negated: *negated,
+                    item: boxed(item),
+                    list: boxed(list),
+                },
             },
             TExprKind::Quantifier { kind, list, body } => Node::Quantifier {
                 kind: *kind,
@@ -668,6 +697,27 @@ impl Compiler<'_> {
                 args: args.iter().map(|a| self.node(a)).collect(),
             },
         }
+    }
+
+    /// A constant list of countries or enum values, as a set tested in one step.
+    fn constant_set(&self, list: &TExpr) -> Option<ValueSet> {
+        let items = match &list.kind {
+            TExprKind::List(items) => items.as_slice(),
+            TExprKind::Let(i) => match &self.lets.get(*i)?.value.kind {
+                TExprKind::List(items) => items.as_slice(),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let mut set = ValueSet::default();
+        for item in items {
+            match &item.kind {
+                TExprKind::Country(c) => set.countries.insert(*c),
+                TExprKind::EnumValue { index, .. } if *index < 64 => set.enums |= 1 << index,
+                _ => return None,
+            }
+        }
+        Some(set)
     }
 
     /// Where the fields of a record-typed expression begin: in the case's slots (`None`) or in

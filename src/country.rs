@@ -140,3 +140,48 @@ mod tests {
         assert_eq!(format!("[{sy:>4}]"), "[  SY]");
     }
 }
+
+/// A set of countries: one bit for each of the 676 two-letter codes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CountrySet([u64; 11]);
+
+impl CountrySet {
+    fn position(country: Country) -> usize {
+        let [a, b] = country.0;
+        usize::from(a.saturating_sub(b'A')) * 26 + usize::from(b.saturating_sub(b'A'))
+    }
+
+    /// Adds a country.
+    pub fn insert(&mut self, country: Country) {
+        let p = Self::position(country);
+        if let Some(word) = self.0.get_mut(p / 64) {
+            *word |= 1 << (p % 64);
+        }
+    }
+
+    /// Whether the set holds a country.
+    pub fn contains(&self, country: Country) -> bool {
+        let p = Self::position(country);
+        self.0
+            .get(p / 64)
+            .is_some_and(|word| word & (1 << (p % 64)) != 0)
+    }
+}
+
+#[cfg(test)]
+mod set_tests {
+    use super::*;
+
+    #[test]
+    fn a_country_set_holds_exactly_what_was_inserted() {
+        let mut set = CountrySet::default();
+        for code in ["SY", "IQ", "AF", "ZW", "AD"] {
+            if let Some(c) = Country::parse(code) {
+                set.insert(c);
+            }
+        }
+        let has = |code: &str| Country::parse(code).is_some_and(|c| set.contains(c));
+        assert!(has("SY") && has("ZW") && has("AD"));
+        assert!(!has("RU") && !has("LB") && !has("SS"));
+    }
+}

@@ -320,6 +320,14 @@ impl<'a> Ctx<'a> {
                 Val::Date(d) => Val::Date(add_period(d, *amount, *unit)),
                 _ => Val::Absent,
             },
+            Node::InSet { negated, item, set } => {
+                let found = match self.eval(item) {
+                    Val::Country(c) => set.countries.contains(c),
+                    Val::Enum(e) => e < 64 && set.enums & (1 << e) != 0,
+                    _ => false,
+                };
+                Val::Bool(found != *negated)
+            }
             Node::In {
                 negated,
                 item,

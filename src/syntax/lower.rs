@@ -64,11 +64,45 @@ pub(super) fn lower_lone_expr(
     }
 }
 
-/// The pair's span without the whitespace pest lets trail after it.
+/// The pair's span without the whitespace and comments pest lets trail after it.
 fn span_of(pair: &Pair<'_, Rule>) -> Span {
     let s = pair.as_span();
-    let trimmed = pair.as_str().trim_end().len();
-    Span::new(s.start(), s.start() + trimmed)
+    Span::new(s.start(), s.start() + significant_len(pair.as_str()))
+}
+
+/// The length of a text up to its last character that is neither white space nor in a comment.
+fn significant_len(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let (mut i, mut end) = (0usize, 0usize);
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => {
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    i += if c == b'\\' { 2 } else { 1 };
+                    if c == b'"' {
+                        break;
+                    }
+                }
+                end = i.min(bytes.len());
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while bytes.get(i).is_some_and(|c| *c != b'\n') {
+                    i += 1;
+                }
+                continue;
+            }
+            b' ' | b'\t' | b'\r' | b'\n' => {}
+            _ => end = i + 1,
+        }
+        i += 1;
+    }
+    // A multi-byte character ends where its last byte does.
+    while end < bytes.len() && !text.is_char_boundary(end) {
+        end += 1;
+    }
+    end
 }
 
 fn is_keyword(rule: Rule) -> bool {
@@ -974,5 +1008,18 @@ impl Lowerer<'_> {
                 None => Self::placeholder(span),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::significant_len;
+
+    #[test]
+    fn spans_end_at_the_last_significant_character() {
+        assert_eq!(significant_len("a and b  // why\n  "), 7);
+        assert_eq!(significant_len("\"x // not a comment\"  "), 20);
+        assert_eq!(significant_len("ç  "), 2);
+        assert_eq!(significant_len("   // only a comment"), 0);
     }
 }
