@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The performance table of the README, measured on this machine in one run.
+#
+#   scripts/bench.sh [CASES]        (default 1000000)
+#
+# It builds in release mode, generates CASES Storskog records with the deterministic generator,
+# then measures, median of 3 runs each: the typed-parse floor (serde into a derived struct with
+# borrowed strings, nothing else), `readmit eval` end to end (JSON Lines in, JSON Lines decisions
+# out, caps allocated, no ledger) on 1 thread and on all cores, and its peak RSS; and the
+# start-up of `readmit check` and of a one-case batch. Per-case costs of each stage come from
+# `cargo bench --bench stages`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${1:-1000000}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+cargo build --release --quiet --bin readmit --example gen --example floor
+bin=target/release/readmit
+target/release/examples/gen "$count" > "$work/cases.jsonl"
+head -n 1 "$work/cases.jsonl" > "$work/one.jsonl"
+cores=$(nproc)
+
+# Median wall time (seconds) of three runs of a command; its peak RSS (KiB) from the last run.
+measure() {
+  local times=() rss=0
+  for _ in 1 2 3; do
+    /usr/bin/time -f "%e %M" -o "$work/time" "$@" > /dev/null 2>&1 || true
+    read -r t rss < "$work/time"
+    times+=("$t")
+  done
+  printf '%s %s\n' "$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p)" "$rss"
+}
+
+read -r floor _ < <(measure target/release/examples/floor "$work/cases.jsonl")
+read -r one one_rss < <(measure "$bin" eval policies/storskog --cases "$work/cases.jsonl" -q --threads 1 --format jsonl)
+read -r all all_rss < <(measure "$bin" eval policies/storskog --cases "$work/cases.jsonl" -q --threads "$cores" --format jsonl)
+read -r check _ < <(measure "$bin" check policies/storskog)
+read -r single _ < <(measure "$bin" eval policies/storskog --cases "$work/one.jsonl" -q)
+
+row() { # name seconds
+  awk -v n="$1" -v t="$2" -v c="$count" 'BEGIN { printf "| %-52s | %10.0f | %8.0f |\n", n, c / t, t * 1e9 / c }'
+}
+echo
+echo "$count Storskog cases, $(nproc) cores, median of 3 runs"
+echo
+echo "| what                                                 |    cases/s |  ns/case |"
+echo "|------------------------------------------------------|-----------:|---------:|"
+row "serde_json into a typed struct (borrowed), nothing else" "$floor"
+row "readmit eval, JSONL in and out, 1 thread" "$one"
+row "readmit eval, JSONL in and out, $cores threads" "$all"
+echo
+awk -v a="$one" -v f="$floor" -v b="$all" -v n="$cores" 'BEGIN {
+  printf "end to end, 1 thread, vs the typed-parse floor: %.2fx\n", a / f
+  printf "%s threads vs 1 thread: %.2fx faster\n", n, a / b }'
+echo "peak RSS: $((one_rss / 1024)) MiB (1 thread), $((all_rss / 1024)) MiB ($cores threads)"
+awk -v c="$check" -v s="$single" 'BEGIN { printf "readmit check policies/storskog: %.0f ms; a one-case batch: %.0f ms\n", c * 1000, s * 1000 }'
