@@ -61,6 +61,9 @@ pub enum LedgerError {
         /// SQLite's reason.
         reason: String,
     },
+    /// The run was interrupted before its grants were committed.
+    #[error("interrupted before the grants were recorded")]
+    Interrupted,
     /// `release` of a grant that does not exist.
     #[error("no active grant of cap `{cap}` for case `{case_id}` in the ledger")]
     NoSuchGrant {
@@ -79,6 +82,7 @@ impl Describe for LedgerError {
             LedgerError::TooNew { .. } => "readmit::ledger::too_new",
             LedgerError::Query { .. } => "readmit::ledger::query",
             LedgerError::NoSuchGrant { .. } => "readmit::ledger::no_such_grant",
+            LedgerError::Interrupted => "readmit::ledger::interrupted",
         }
     }
 
@@ -91,6 +95,7 @@ impl Describe for LedgerError {
             LedgerError::TooNew { .. } => "use the readmit that wrote this ledger, or a newer one; nothing was written".into(),
             LedgerError::Query { .. } => "the ledger was left as it was; run again, or check the disk".into(),
             LedgerError::NoSuchGrant { .. } => "`readmit ledger list` shows the grants there are".into(),
+            LedgerError::Interrupted => "the ledger is as it was before the run; run the batch again".into(),
         })
     }
 }
@@ -246,11 +251,13 @@ impl Ledger {
     /// Runs `allocate` inside one immediate write transaction: it sees the grants of `policy`
     /// as they are when the transaction starts, and the grants it returns are committed with
     /// the batch, or nothing is.
+    /// `stop` is asked once more before the commit: when it says so, nothing is committed.
     pub fn allocate_and_record<T>(
         &mut self,
         policy: &str,
         source: &str,
         allocate: impl FnOnce(&dyn GrantBook) -> (T, Vec<NewGrant>),
+        stop: &dyn Fn() -> bool,
     ) -> Result<T, LedgerError> {
         let path = self.path.display().to_string();
         let started_at = now();
@@ -299,7 +306,11 @@ impl Ledger {
                     .map_err(query)?;
             }
         }
-        hold_for_fault_injection();
+        hold_for_fault_injection(stop);
+        if stop() {
+            // Dropping the transaction rolls it back: the ledger stays as it was.
+            return Err(LedgerError::Interrupted);
+        }
         transaction.commit().map_err(query)?;
         Ok(result)
     }
@@ -460,12 +471,15 @@ impl Ledger {
 
 /// Fault injection for tests: `READMIT_LEDGER_HOLD_MS` keeps the write transaction open (its
 /// grants inserted, not committed) for that long, so that a test can kill the run there.
-fn hold_for_fault_injection() {
+fn hold_for_fault_injection(stop: &dyn Fn() -> bool) {
     if let Some(ms) = std::env::var("READMIT_LEDGER_HOLD_MS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
     {
-        std::thread::sleep(Duration::from_millis(ms.min(60_000)));
+        let deadline = std::time::Instant::now() + Duration::from_millis(ms.min(60_000));
+        while std::time::Instant::now() < deadline && !stop() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::print_diagnostics;
+use super::{outln, print_diagnostics};
 use crate::check::check_path;
 use crate::diagnostics::{Diagnostic, ErrorFormat, Severity};
 
@@ -56,7 +56,7 @@ pub fn run(args: &CheckArgs, format: ErrorFormat) -> u8 {
         for path in &args.paths {
             if let Ok(engine) = crate::engine::Engine::load(path) {
                 for witness in crate::witness::witnesses(&engine) {
-                    println!("{}", serde_json::to_string(&witness).unwrap_or_default());
+                    outln!("{}", serde_json::to_string(&witness).unwrap_or_default());
                 }
             }
         }

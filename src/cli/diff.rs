@@ -291,9 +291,9 @@ pub fn run(args: &DiffArgs, format: ErrorFormat) -> u8 {
         args.cases.display()
     );
     match args.format {
-        DiffFormat::Table => print!("{}", render_table(&report, &title)),
-        DiffFormat::Markdown => print!("{}", render_markdown(&report, &title)),
-        DiffFormat::Jsonl => print!("{}", render_jsonl(&report)),
+        DiffFormat::Table => super::write_raw(&render_table(&report, &title)),
+        DiffFormat::Markdown => super::write_raw(&render_markdown(&report, &title)),
+        DiffFormat::Jsonl => super::write_raw(&render_jsonl(&report)),
     }
     if args.fail_on_change && report.disallowed() > 0 {
         1

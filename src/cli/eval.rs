@@ -370,15 +370,28 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
         if let Some(threads) = args.threads {
             run = run.with_threads(threads);
         }
+        run = run.with_cancel(super::INTERRUPTED.clone());
         read_batch(&mut run, &mut input, input_format, sink, &report_progress)?;
+        let interrupted = || super::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst);
+        if interrupted() {
+            return Err(RunError::Input(InputError::Io(io::Error::new(
+                io::ErrorKind::Interrupted,
+                "interrupted",
+            ))));
+        }
         let contexts = std::mem::take(&mut run.error_contexts);
         let candidates = run.candidates();
         let allocation = match &mut ledger {
-            Some(ledger) => ledger.allocate_and_record(engine.name(), &cases_name, |book| {
-                let allocation = crate::caps::allocate(&engine.policy, &candidates, book);
-                let grants = allocation.new_grants.clone();
-                (allocation, grants)
-            })?,
+            Some(ledger) => ledger.allocate_and_record(
+                engine.name(),
+                &cases_name,
+                |book| {
+                    let allocation = crate::caps::allocate(&engine.policy, &candidates, book);
+                    let grants = allocation.new_grants.clone();
+                    (allocation, grants)
+                },
+                &interrupted,
+            )?,
             None => crate::caps::allocate(&engine.policy, &candidates, &crate::caps::NoLedger),
         };
         run.complete(&allocation, sink)?;
@@ -391,6 +404,12 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
     }
     let (allocation, contexts) = match result {
         Ok(done) => done,
+        Err(RunError::Ledger(crate::caps::ledger::LedgerError::Interrupted)) => {
+            return interrupted_exit(args);
+        }
+        Err(RunError::Input(InputError::Io(e))) if e.kind() == io::ErrorKind::Interrupted => {
+            return interrupted_exit(args);
+        }
         Err(RunError::Ledger(e)) => {
             print_diagnostics(&[Diagnostic::bare(&e)], format);
             return 2;
@@ -479,6 +498,21 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
         eprint!("{summary}");
     }
     if summary.errors > 0 { 3 } else { 0 }
+}
+
+/// Ctrl-C: the batch stopped, the ledger is as it was and a `--output` file was not written.
+fn interrupted_exit(args: &EvalArgs) -> u8 {
+    let output = match &args.output {
+        Some(path) => format!("`{}` was not written", path.display()),
+        None => "the decisions written so far are incomplete".to_string(),
+    };
+    let ledger = if args.ledger.is_some() {
+        "; nothing was recorded in the ledger"
+    } else {
+        ""
+    };
+    eprintln!("readmit: interrupted: {output}{ledger}");
+    130
 }
 
 fn progress_bar(cases: &Path, quiet: bool) -> Option<indicatif::ProgressBar> {

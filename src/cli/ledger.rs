@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::print_diagnostics;
+use super::{outln, print_diagnostics};
 use crate::caps::ledger::{Ledger, LedgerError, read_import};
 use crate::diagnostics::{Describe, Diagnostic, ErrorFormat};
 use crate::engine::Engine;
@@ -206,17 +206,23 @@ pub fn run(args: &LedgerArgs, format: ErrorFormat) -> u8 {
             }
             match output {
                 TableOrJson::Json => {
-                    println!("{}", serde_json::to_string(&rows).unwrap_or_default())
+                    outln!("{}", serde_json::to_string(&rows).unwrap_or_default())
                 }
                 TableOrJson::Table => {
-                    println!(
+                    outln!(
                         "{:<24} {:>7} {:>8} {:>6}",
-                        "CAP", "LIMIT", "COUNTED", "LEFT"
+                        "CAP",
+                        "LIMIT",
+                        "COUNTED",
+                        "LEFT"
                     );
                     for row in &rows {
-                        println!(
+                        outln!(
                             "{:<24} {:>7} {:>8} {:>6}",
-                            row.cap, row.limit, row.counted, row.left
+                            row.cap,
+                            row.limit,
+                            row.counted,
+                            row.left
                         );
                     }
                 }
@@ -240,13 +246,18 @@ pub fn run(args: &LedgerArgs, format: ErrorFormat) -> u8 {
             match output {
                 TableOrJson::Json => {
                     for grant in &grants {
-                        println!("{}", serde_json::to_string(grant).unwrap_or_default());
+                        outln!("{}", serde_json::to_string(grant).unwrap_or_default());
                     }
                 }
                 TableOrJson::Table => {
-                    println!(
+                    outln!(
                         "{:<12} {:<22} {:<20} {:<11} {:<11} {:<26} STATUS",
-                        "POLICY", "CAP", "CASE", "VERSION", "AS OF", "GRANTED AT"
+                        "POLICY",
+                        "CAP",
+                        "CASE",
+                        "VERSION",
+                        "AS OF",
+                        "GRANTED AT"
                     );
                     for g in &grants {
                         let status = match (&g.released_at, &g.release_reason) {
@@ -254,9 +265,15 @@ pub fn run(args: &LedgerArgs, format: ErrorFormat) -> u8 {
                             (Some(at), None) => format!("released {at}"),
                             _ => "active".to_string(),
                         };
-                        println!(
+                        outln!(
                             "{:<12} {:<22} {:<20} {:<11} {:<11} {:<26} {}",
-                            g.policy, g.cap, g.case_id, g.version, g.as_of, g.granted_at, status
+                            g.policy,
+                            g.cap,
+                            g.case_id,
+                            g.version,
+                            g.as_of,
+                            g.granted_at,
+                            status
                         );
                     }
                     eprintln!("{} grants", grants.len());
@@ -276,9 +293,13 @@ pub fn run(args: &LedgerArgs, format: ErrorFormat) -> u8 {
             };
             match ledger.release(policy.as_deref(), cap, case_id, reason) {
                 Ok(row) => {
-                    println!(
+                    outln!(
                         "released the place of case {} under cap {} (policy {}), granted {}; reason: {}",
-                        row.case_id, row.cap, row.policy, row.granted_at, reason
+                        row.case_id,
+                        row.cap,
+                        row.policy,
+                        row.granted_at,
+                        reason
                     );
                     0
                 }
@@ -340,7 +361,7 @@ pub fn run(args: &LedgerArgs, format: ErrorFormat) -> u8 {
             };
             match ledger.import(engine.name(), cap, &grants, &file.display().to_string()) {
                 Ok((added, skipped)) => {
-                    println!(
+                    outln!(
                         "imported {added} grants into cap {cap}; {skipped} already held a grant and were skipped"
                     );
                     0

@@ -1,7 +1,11 @@
 //! The command line: one file per subcommand. Each returns the process exit code.
 //!
 //! Exit codes: 0 success; 1 the policy has errors (or tests fail, or a checked diff changed);
-//! 2 usage or I/O error; 3 some case records were errors (all others decided).
+//! 2 usage or I/O error (a closed pipe or a full disk included); 3 some case records were
+//! errors (all others decided); 130 interrupted (Ctrl-C), nothing recorded.
+//!
+//! Standard output is written through [`outln!`], never `println!`: a closed pipe
+//! (`readmit … | head`) or a full disk must end the command with a message, not a panic.
 
 mod check;
 mod diff;
@@ -10,7 +14,8 @@ mod fmt;
 mod ledger;
 mod test;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -71,8 +76,77 @@ pub enum Command {
     Fmt(fmt::FmtArgs),
 }
 
+/// Set when a write to standard output failed: nothing more is written there.
+static STDOUT_FAILED: AtomicBool = AtomicBool::new(false);
+/// The first error writing to standard output, for the closing message.
+static STDOUT_ERROR: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Writes a line to standard output; after a failure (a closed pipe, a full disk) writes
+/// nothing more and remembers why.
+pub(crate) fn write_out(args: std::fmt::Arguments<'_>) {
+    if STDOUT_FAILED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_fmt(args)
+        .and_then(|()| stdout.write_all(b"\n"))
+    {
+        stdout_failed(&e);
+    }
+}
+
+/// Writes text to standard output as it is (see [`write_out`]).
+pub(crate) fn write_raw(text: &str) {
+    if STDOUT_FAILED.load(Ordering::Relaxed) {
+        return;
+    }
+    if let Err(e) = std::io::stdout().lock().write_all(text.as_bytes()) {
+        stdout_failed(&e);
+    }
+}
+
+/// Records that standard output cannot be written.
+pub(crate) fn stdout_failed(error: &std::io::Error) {
+    STDOUT_FAILED.store(true, Ordering::Relaxed);
+    if let Ok(mut slot) = STDOUT_ERROR.lock() {
+        slot.get_or_insert_with(|| error.to_string());
+    }
+}
+
+/// `println!` that never panics: see [`write_out`].
+macro_rules! outln {
+    () => { $crate::cli::write_out(format_args!("")) };
+    ($($arg:tt)*) => { $crate::cli::write_out(format_args!($($arg)*)) };
+}
+pub(crate) use outln;
+
+/// Set by Ctrl-C; a batch stops at the next chunk and records nothing.
+pub(crate) static INTERRUPTED: std::sync::LazyLock<std::sync::Arc<AtomicBool>> =
+    std::sync::LazyLock::new(|| std::sync::Arc::new(AtomicBool::new(false)));
+
 /// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> u8 {
+    let flag = INTERRUPTED.clone();
+    // If the handler cannot be installed, Ctrl-C keeps its default effect (the process ends,
+    // and the ledger's transaction is rolled back by SQLite).
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    let code = run_command(cli);
+    if STDOUT_FAILED.load(Ordering::Relaxed) {
+        let reason = STDOUT_ERROR
+            .lock()
+            .ok()
+            .and_then(|r| r.clone())
+            .unwrap_or_default();
+        eprintln!(
+            "readmit: standard output could not be written ({reason}); the output is incomplete"
+        );
+        return if code == 0 || code == 3 { 2 } else { code };
+    }
+    code
+}
+
+fn run_command(cli: Cli) -> u8 {
     let format = match cli.error_format {
         ErrorFormatArg::Human if std::io::stderr().is_terminal() => ErrorFormat::Human,
         ErrorFormatArg::Human | ErrorFormatArg::Plain => ErrorFormat::Plain,

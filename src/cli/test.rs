@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::print_diagnostics;
+use super::{outln, print_diagnostics};
 use crate::diagnostics::{Diagnostic, ErrorFormat, render};
 use crate::engine::Engine;
 use crate::testing::{Coverage, TestResult, coverage, run_tests};
@@ -42,7 +42,7 @@ pub fn run(args: &TestArgs, format: ErrorFormat) -> u8 {
         .filter_map(|r| r.diagnostic.clone())
         .collect();
     for result in &results {
-        println!(
+        outln!(
             "{} {}",
             if result.passed { "ok  " } else { "FAIL" },
             result.name
@@ -55,7 +55,7 @@ pub fn run(args: &TestArgs, format: ErrorFormat) -> u8 {
     if skipped > 0 {
         closing.push_str(&format!(", {skipped} skipped"));
     }
-    println!("{closing}");
+    outln!("{closing}");
     if let Some(path) = &args.junit {
         if let Err(e) = std::fs::write(path, junit(&engine, &results, skipped)) {
             eprintln!("cannot write `{}`: {e}", path.display());
@@ -65,11 +65,11 @@ pub fn run(args: &TestArgs, format: ErrorFormat) -> u8 {
     let mut ok = failed == 0;
     if args.coverage || args.min_coverage.is_some() {
         let coverage = coverage(&engine, &results);
-        print!("{}", describe_coverage(&coverage));
+        super::write_raw(&describe_coverage(&coverage));
         if let Some(minimum) = args.min_coverage {
             let percent = coverage.rule_percent();
             if percent + 1e-9 < minimum {
-                println!("rule coverage {percent:.1}% is below the minimum of {minimum}%");
+                outln!("rule coverage {percent:.1}% is below the minimum of {minimum}%");
                 ok = false;
             }
         }

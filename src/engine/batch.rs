@@ -145,6 +145,8 @@ pub struct BatchRun<'e> {
     pub error_contexts: Vec<ErrorContext>,
     /// Threads for phase one; rayon's global pool when `None`.
     pool: Option<Arc<rayon::ThreadPool>>,
+    /// Set from outside (Ctrl-C) to stop the batch at the next chunk.
+    cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// Spool frames: a finished record, or a waiting one with both endings.
@@ -219,7 +221,21 @@ impl<'e> BatchRun<'e> {
             candidates: Vec::new(),
             error_contexts: Vec::new(),
             pool: None,
+            cancel: None,
         }
+    }
+
+    /// Stops the batch, with an `Interrupted` error, at the first chunk after `flag` is set.
+    pub fn with_cancel(mut self, flag: Arc<std::sync::atomic::AtomicBool>) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// Whether the batch was asked to stop.
+    pub fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst))
     }
 
     /// Records leave rendered as JSON (storskog-policy.md §8), through [`RecordSink::rendered`].

@@ -1,0 +1,239 @@
+//! Faults through the real binary: Ctrl-C, a killed run, a closed pipe and a full disk each end
+//! cleanly, with a message and the documented exit code, and lose or invent nothing.
+
+#![cfg(unix)]
+#![allow(clippy::panic, clippy::indexing_slicing)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const POLICY: &str = "policies/storskog";
+
+fn readmit() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_readmit"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    command
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("readmit-faults-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    dir
+}
+
+/// The example batch, repeated with fresh ids: enough output to still be writing after a while.
+fn big_batch(dir: &Path, copies: usize) -> PathBuf {
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cases/storskog.jsonl"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut text = String::new();
+    for copy in 0..copies {
+        for line in example.lines() {
+            text.push_str(&line.replacen("\"id\": \"SK-", &format!("\"id\": \"C{copy}-SK-"), 1));
+            text.push('\n');
+        }
+    }
+    let path = dir.join("big.jsonl");
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    path
+}
+
+fn wait_for(path: &Path, seconds: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while !path.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    path.exists()
+}
+
+fn wait_exit(child: &mut Child, seconds: u64) -> Option<i32> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    None
+}
+
+fn grants(ledger: &Path) -> String {
+    let out = readmit()
+        .args(["ledger", "list", "--all", "--format", "json", "--ledger"])
+        .arg(ledger)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn ctrl_c_during_allocation_records_nothing_and_writes_no_output_file() {
+    let dir = temp_dir("sigint");
+    let ledger = dir.join("ledger.db");
+    // One run first, so that the ledger has grants to keep as they are.
+    let first = readmit()
+        .args([
+            "eval",
+            POLICY,
+            "--cases",
+            "examples/cases/storskog.jsonl",
+            "-q",
+            "--ledger",
+        ])
+        .arg(&ledger)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(first.code(), Some(0));
+    let before = grants(&ledger);
+    let batch = big_batch(&dir, 3);
+    let output = dir.join("decisions.jsonl");
+    let mut child = readmit()
+        .args(["eval", POLICY, "--cases"])
+        .arg(&batch)
+        .arg("--ledger")
+        .arg(&ledger)
+        .arg("--output")
+        .arg(&output)
+        .env("READMIT_LEDGER_HOLD_MS", "20000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        wait_for(&dir.join("ledger.db-journal"), 20),
+        "the run reached its transaction"
+    );
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    assert!(killed.is_ok_and(|s| s.success()));
+    let code = wait_exit(&mut child, 10);
+    let mut stderr = String::new();
+    if let Some(pipe) = child.stderr.take() {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            stderr.push_str(&line);
+            stderr.push('\n');
+        }
+    }
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(
+        stderr.contains("nothing was recorded in the ledger"),
+        "{stderr}"
+    );
+    assert!(!output.exists(), "no half-written decisions file");
+    assert_eq!(
+        grants(&ledger),
+        before,
+        "the interrupted batch granted nothing"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn a_killed_run_leaves_no_decisions_file_that_looks_whole() {
+    let dir = temp_dir("killed-output");
+    let output = dir.join("decisions.jsonl");
+    let mut child = readmit()
+        .args([
+            "eval",
+            POLICY,
+            "--cases",
+            "examples/cases/storskog.jsonl",
+            "--ledger",
+        ])
+        .arg(dir.join("ledger.db"))
+        .arg("--output")
+        .arg(&output)
+        .env("READMIT_LEDGER_HOLD_MS", "20000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(wait_for(&dir.join("ledger.db-journal"), 20));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(!output.exists(), "the output appears only when complete");
+}
+
+#[test]
+fn a_closed_pipe_ends_the_run_with_a_message_and_exit_code_2() {
+    let dir = temp_dir("pipe");
+    let batch = big_batch(&dir, 150);
+    let mut child = readmit()
+        .args(["eval", POLICY, "--cases"])
+        .arg(&batch)
+        .args(["--format", "jsonl"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Read one line, as `head -1` would, then close the pipe.
+    if let Some(stdout) = child.stdout.take() {
+        let mut first = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut first);
+        assert!(first.starts_with("{\"line\":1,"), "{first}");
+    }
+    let output = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot write `standard output`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn other_commands_survive_a_closed_pipe_too() {
+    let mut child = readmit()
+        .args(["check", "--witnesses", POLICY])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("standard output could not be written"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_full_disk_is_an_io_error_with_a_message() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        eprintln!("no /dev/full here: skipped");
+        return;
+    };
+    let output = readmit()
+        .args([
+            "eval",
+            POLICY,
+            "--cases",
+            "examples/cases/storskog.jsonl",
+            "--format",
+            "jsonl",
+        ])
+        .stdout(full)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+}
