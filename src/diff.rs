@@ -157,6 +157,16 @@ pub fn compare(old: &[Record], new: &[Record], allow: &[Allow]) -> DiffReport {
     report
 }
 
+/// How many of the cases of a transition changed (an outcome kept, but by another rule or with
+/// other attributes, is a change too).
+fn changed_in(report: &DiffReport, old: &str, new: &str) -> usize {
+    report
+        .changes
+        .iter()
+        .filter(|c| c.old.outcome == old && c.new.outcome == new)
+        .count()
+}
+
 fn decided(side: &Side) -> String {
     if side.rule.is_empty() {
         side.outcome.clone()
@@ -179,8 +189,14 @@ pub fn render_table(report: &DiffReport, title: &str) -> String {
     }
     out.push_str("\n\ntransitions (old outcome → new outcome: cases)\n");
     for (old, new, n) in &report.transitions {
-        let mark = if old == new { " " } else { "*" };
-        out.push_str(&format!("  {mark} {old:<24} → {new:<24} {n:>6}\n"));
+        let changed = changed_in(report, old, new);
+        let mark = if changed > 0 { "*" } else { " " };
+        let note = if old == new && changed > 0 {
+            format!("  ({changed} by another rule or with other attributes)")
+        } else {
+            String::new()
+        };
+        out.push_str(&format!("  {mark} {old:<24} → {new:<24} {n:>6}{note}\n"));
     }
     if !report.changes.is_empty() {
         out.push_str("\nchanged cases\n");
@@ -222,14 +238,15 @@ pub fn render_markdown(report: &DiffReport, title: &str) -> String {
     if disallowed != report.changes.len() {
         out.push_str(&format!(" ({disallowed} not allowed)"));
     }
-    out.push_str("\n\n| old outcome | new outcome | cases |\n|---|---|---:|\n");
+    out.push_str("\n\n| old outcome | new outcome | cases | changed |\n|---|---|---:|---:|\n");
     for (old, new, n) in &report.transitions {
-        let (old, new) = if old == new {
+        let changed = changed_in(report, old, new);
+        let (old, new) = if changed == 0 {
             (format!("`{old}`"), format!("`{new}`"))
         } else {
             (format!("**`{old}`**"), format!("**`{new}`**"))
         };
-        out.push_str(&format!("| {old} | {new} | {n} |\n"));
+        out.push_str(&format!("| {old} | {new} | {n} | {changed} |\n"));
     }
     if !report.changes.is_empty() {
         out.push_str("\n<details><summary>Changed cases</summary>\n\n| case | line | old | new | |\n|---|---:|---|---|---|\n");

@@ -375,7 +375,8 @@ fn v1_to_v3_table() {
             "  * return_to_russia         → no_return_route              23",
             "    standard_procedure       → standard_procedure           16",
             "    process_in_norway        → process_in_norway            14",
-            "    return_to_russia         → return_to_russia              9",
+            // Kept outcome, but every one of the 9 changed rule and attributes (bus → plane).
+            "  * return_to_russia         → return_to_russia              9  (9 by another rule or with other attributes)",
             "  * return_to_russia         → individual_assessment         3",
             "  * standard_procedure       → individual_assessment         2",
             "",
@@ -403,11 +404,20 @@ fn v1_to_v3_markdown() {
     let out = v1_v3(&["--format", "markdown"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
-    // The transitions as a Markdown table, changed outcomes in bold.
+    // The transitions as a Markdown table, transitions with changed cases in bold, with how
+    // many changed (a kept outcome changes too when the rule or the attributes do).
     assert!(
         text.contains(
-            "| old outcome | new outcome | cases |\n|---|---|---:|\n| **`return_to_russia`** | **`no_return_route`** | 23 |\n"
+            "| old outcome | new outcome | cases | changed |\n|---|---|---:|---:|\n| **`return_to_russia`** | **`no_return_route`** | 23 | 23 |\n"
         ),
+        "{text}"
+    );
+    assert!(
+        text.contains("| **`return_to_russia`** | **`return_to_russia`** | 9 | 9 |\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| `standard_procedure` | `standard_procedure` | 16 | 0 |\n"),
         "{text}"
     );
     insta::assert_snapshot!("v1_to_v3_markdown", text);
