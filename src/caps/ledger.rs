@@ -123,6 +123,24 @@ pub struct GrantRow {
     pub release_reason: Option<String>,
 }
 
+impl GrantRow {
+    /// A row of `SELECT policy, cap, case_id, version, as_of, granted_at, batch, released_at,
+    /// release_reason`.
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<GrantRow> {
+        Ok(GrantRow {
+            policy: r.get(0)?,
+            cap: r.get(1)?,
+            case_id: r.get(2)?,
+            version: r.get(3)?,
+            as_of: r.get(4)?,
+            granted_at: r.get(5)?,
+            batch: r.get(6)?,
+            released_at: r.get(7)?,
+            release_reason: r.get(8)?,
+        })
+    }
+}
+
 /// An open ledger file.
 pub struct Ledger {
     connection: Connection,
@@ -343,19 +361,7 @@ impl Ledger {
             )
             .map_err(|e| self.query_error(e))?;
         let rows = statement
-            .query_map(params![policy, cap, include_released], |r| {
-                Ok(GrantRow {
-                    policy: r.get(0)?,
-                    cap: r.get(1)?,
-                    case_id: r.get(2)?,
-                    version: r.get(3)?,
-                    as_of: r.get(4)?,
-                    granted_at: r.get(5)?,
-                    batch: r.get(6)?,
-                    released_at: r.get(7)?,
-                    release_reason: r.get(8)?,
-                })
-            })
+            .query_map(params![policy, cap, include_released], GrantRow::from_row)
             .map_err(|e| self.query_error(e))?;
         rows.collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.query_error(e))
@@ -397,19 +403,7 @@ impl Ledger {
                 "SELECT policy, cap, case_id, version, as_of, granted_at, batch, released_at, release_reason
                  FROM grants WHERE cap = ?1 AND case_id = ?2 AND released_at = ?3 ORDER BY id DESC LIMIT 1",
                 params![cap, case_id, released_at],
-                |r| {
-                    Ok(GrantRow {
-                        policy: r.get(0)?,
-                        cap: r.get(1)?,
-                        case_id: r.get(2)?,
-                        version: r.get(3)?,
-                        as_of: r.get(4)?,
-                        granted_at: r.get(5)?,
-                        batch: r.get(6)?,
-                        released_at: r.get(7)?,
-                        release_reason: r.get(8)?,
-                    })
-                },
+                GrantRow::from_row,
             )
             .map_err(query)?;
         transaction.commit().map_err(query)?;

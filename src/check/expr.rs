@@ -418,44 +418,66 @@ impl<'a> ExprChecker<'a> {
         }
     }
 
-    fn field(&mut self, base: &Expr, field: &ast::Ident, span: Span, facts: &[Fact]) -> TExpr {
-        let base = self.expr(base, facts, None, Words::Names);
+    /// The field a name reads from a record: its index and declaration. Reports a base that is
+    /// not a record (`context`, `expected`, `hint` say in whose words) or a field it does not have.
+    fn record_field(
+        &mut self,
+        base: &TExpr,
+        field: &ast::Ident,
+        context: String,
+        expected: &str,
+        hint: Option<&str>,
+    ) -> Option<(usize, crate::check::types::FieldDef)> {
         let record_id = match &base.ty {
             Ty::Record(id) => *id,
-            Ty::Error => return Self::error_expr(span),
+            Ty::Error => return None,
             other => {
                 let found = self.describe(other);
                 self.error(
                     CheckError::WrongType {
-                        context: format!("reading `.{}`", field.name),
-                        expected: "a record".into(),
+                        context,
+                        expected: expected.into(),
                         found,
-                        hint: None,
+                        hint: hint.map(str::to_string),
                     },
                     base.span,
                     "not a record",
                 );
-                return Self::error_expr(span);
+                return None;
             }
         };
-        let Some(record) = self.schema.record(record_id) else {
-            return Self::error_expr(span);
-        };
-        let Some((index, _, def)) = record.fields.get_full(&field.name) else {
-            let names: Vec<String> = record.fields.keys().cloned().collect();
-            let suggestion =
-                did_you_mean(&field.name, names.iter().map(String::as_str)).map(str::to_string);
-            let owner = self.text(base.span);
-            self.error(
-                CheckError::UnknownField {
-                    record: format!("`{owner}`"),
-                    name: field.name.clone(),
-                    suggestion,
-                    fields: names,
-                },
-                field.span,
-                "no such field",
-            );
+        let record = self.schema.record(record_id)?;
+        match record.fields.get_full(&field.name) {
+            Some((index, _, def)) => Some((index, def.clone())),
+            None => {
+                let names: Vec<String> = record.fields.keys().cloned().collect();
+                let suggestion =
+                    did_you_mean(&field.name, names.iter().map(String::as_str)).map(str::to_string);
+                let owner = self.text(base.span);
+                self.error(
+                    CheckError::UnknownField {
+                        record: format!("`{owner}`"),
+                        name: field.name.clone(),
+                        suggestion,
+                        fields: names,
+                    },
+                    field.span,
+                    "no such field",
+                );
+                None
+            }
+        }
+    }
+
+    fn field(&mut self, base: &Expr, field: &ast::Ident, span: Span, facts: &[Fact]) -> TExpr {
+        let base = self.expr(base, facts, None, Words::Names);
+        let Some((index, def)) = self.record_field(
+            &base,
+            field,
+            format!("reading `.{}`", field.name),
+            "a record",
+            None,
+        ) else {
             return Self::error_expr(span);
         };
         let ty = def.ty.clone();
@@ -540,42 +562,13 @@ impl<'a> ExprChecker<'a> {
 
     fn has(&mut self, base: &Expr, field: &ast::Ident, span: Span, facts: &[Fact]) -> TExpr {
         let base = self.expr(base, facts, None, Words::Names);
-        let record_id = match &base.ty {
-            Ty::Record(id) => *id,
-            Ty::Error => return Self::error_expr(span),
-            other => {
-                let found = self.describe(other);
-                self.error(
-                    CheckError::WrongType {
-                        context: "`has`".into(),
-                        expected: "a record on its left".into(),
-                        found,
-                        hint: Some("write `case has visa`, or `case.travel has origin`".into()),
-                    },
-                    base.span,
-                    "not a record",
-                );
-                return Self::error_expr(span);
-            }
-        };
-        let Some(record) = self.schema.record(record_id) else {
-            return Self::error_expr(span);
-        };
-        let Some((index, _, def)) = record.fields.get_full(&field.name) else {
-            let names: Vec<String> = record.fields.keys().cloned().collect();
-            let suggestion =
-                did_you_mean(&field.name, names.iter().map(String::as_str)).map(str::to_string);
-            let owner = self.text(base.span);
-            self.error(
-                CheckError::UnknownField {
-                    record: format!("`{owner}`"),
-                    name: field.name.clone(),
-                    suggestion,
-                    fields: names,
-                },
-                field.span,
-                "no such field",
-            );
+        let Some((index, def)) = self.record_field(
+            &base,
+            field,
+            "`has`".into(),
+            "a record on its left",
+            Some("write `case has visa`, or `case.travel has origin`"),
+        ) else {
             return Self::error_expr(span);
         };
         if !def.optional {
