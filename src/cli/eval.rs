@@ -480,7 +480,11 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
             "ledger {}: {} new grant{} recorded",
             path.display(),
             allocation.new_grants.len(),
-            if allocation.new_grants.len() == 1 { "" } else { "s" }
+            if allocation.new_grants.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
         )),
         None if !allocation.reports.is_empty() => summary.caps.push(
             "no ledger: places were allocated within this batch alone, and nothing was recorded"
