@@ -23,7 +23,12 @@ impl Country {
     /// spelling per country.
     pub fn parse(code: &str) -> Option<Country> {
         let bytes: [u8; 2] = code.as_bytes().try_into().ok()?;
-        ASSIGNED.binary_search(&bytes).ok().map(|_| Country(bytes))
+        if !bytes.iter().all(u8::is_ascii_uppercase) {
+            return None;
+        }
+        // One bit per code, looked up in one step (case records name many countries).
+        let country = Country(bytes);
+        ASSIGNED_SET.contains(country).then_some(country)
     }
 
     /// The code as a string slice, e.g. `"SY"`.
@@ -145,10 +150,23 @@ mod tests {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CountrySet([u64; 11]);
 
+/// [`ASSIGNED`] as a set, built at compile time.
+static ASSIGNED_SET: CountrySet = {
+    let mut words = [0u64; 11];
+    let mut i = 0;
+    while i < ASSIGNED.len() {
+        let [a, b] = ASSIGNED[i];
+        let p = (a - b'A') as usize * 26 + (b - b'A') as usize;
+        words[p / 64] |= 1 << (p % 64);
+        i += 1;
+    }
+    CountrySet(words)
+};
+
 impl CountrySet {
-    fn position(country: Country) -> usize {
+    const fn position(country: Country) -> usize {
         let [a, b] = country.0;
-        usize::from(a.saturating_sub(b'A')) * 26 + usize::from(b.saturating_sub(b'A'))
+        (a.saturating_sub(b'A')) as usize * 26 + (b.saturating_sub(b'A')) as usize
     }
 
     /// Adds a country.

@@ -66,16 +66,12 @@ pub fn parse_json_record(text: &str, line: usize, shape: Shape<'_>) -> Result<Ca
         slots: &mut slots,
         sink: &mut sink,
     };
-    // Nesting deeper than the schema is skipped by `IgnoredAny`, which recurses: bound it first.
-    let syntax = if nesting_depth(text) > MAX_JSON_DEPTH {
-        Err(format!(
-            "the record nests deeper than {MAX_JSON_DEPTH} levels"
-        ))
-    } else {
-        seed.deserialize(&mut deserializer)
-            .and_then(|()| deserializer.end())
-            .map_err(|e| describe_json_error(&e))
-    };
+    // serde_json bounds nesting itself (128 levels, "recursion limit exceeded": a parse error),
+    // also inside what the schema does not read and `IgnoredAny` skips.
+    let syntax = seed
+        .deserialize(&mut deserializer)
+        .and_then(|()| deserializer.end())
+        .map_err(|e| describe_json_error(&e));
     let error =
         |kind: ErrorKind, field: Option<String>, message: String, id: Option<String>| RecordError {
             line,
@@ -107,35 +103,6 @@ pub fn parse_json_record(text: &str, line: usize, shape: Shape<'_>) -> Result<Ca
         id: id.into_boxed_str(),
         slots: slots.into_boxed_slice(),
     })
-}
-
-/// How deeply a record may nest (the schema itself nests far less).
-const MAX_JSON_DEPTH: usize = 64;
-
-/// The deepest bracket nesting in a JSON text, strings skipped.
-fn nesting_depth(text: &str) -> usize {
-    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
-    for b in text.bytes() {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    deepest
 }
 
 fn describe_json_error(error: &serde_json::Error) -> String {
