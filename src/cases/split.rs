@@ -122,9 +122,7 @@ impl<'t> Iterator for JsonArraySplitter<'t> {
         if bytes.get(self.position) == Some(&b',') {
             self.position += 1;
         }
-        if self.position >= bytes.len() {
-            self.finished = true;
-        }
+        // At the end of the text the array was never closed: the next call says so.
         Some(Ok((start_line, element)))
     }
 }
@@ -149,8 +147,26 @@ mod tests {
             .into_iter()
             .flatten()
             .collect();
-        assert_eq!(parts.len(), 2);
+        assert_eq!(parts.len(), 3);
         assert_eq!(parts.get(1), Some(&Ok((1, "{\"b\":"))));
+        assert!(matches!(parts.get(2), Some(Err(e)) if e.message.contains("not closed")));
+    }
+
+    #[test]
+    fn an_array_truncated_between_elements_is_an_error() {
+        for (text, line) in [
+            ("[{\"a\": 1}", 1),
+            ("[{\"a\": 1},", 1),
+            ("[{\"a\": 1},\n", 1),
+            ("[\n{\"a\": 1}\n", 2),
+        ] {
+            let parts: Vec<_> = JsonArraySplitter::new(text).into_iter().flatten().collect();
+            assert_eq!(parts.first(), Some(&Ok((line, "{\"a\": 1}"))), "{text:?}");
+            assert!(
+                matches!(parts.last(), Some(Err(e)) if e.message.contains("not closed")),
+                "{text:?}: {parts:?}"
+            );
+        }
     }
 
     #[test]
