@@ -366,20 +366,15 @@ fn case_text(
                     path.span,
                 )
             };
-            let folder = Path::new(&*source.name).parent().unwrap_or(Path::new("."));
-            let relative = Path::new(&path.value);
-            if relative.components().any(|c| {
-                !matches!(
-                    c,
-                    std::path::Component::Normal(_) | std::path::Component::CurDir
-                )
-            }) {
+            // The checker refuses a path outside the folder (`readmit::check::path_outside`).
+            let folder = Path::new(&*source.name).parent().unwrap_or(Path::new(""));
+            let Some(file) = crate::check::resolve_inside(folder, &path.value) else {
                 return Err(not_found(format!(
-                    "`{}` is outside the policy folder",
+                    "`{}` is outside the test file's folder",
                     path.value
                 )));
-            }
-            let text = std::fs::read_to_string(folder.join(relative))
+            };
+            let text = std::fs::read_to_string(file)
                 .map_err(|e| not_found(format!("cannot read `{}`: {e}", path.value)))?;
             for line in text.lines() {
                 let Ok(record) = serde_json::from_str::<serde_json::Value>(line) else {

@@ -28,11 +28,14 @@ pub enum CheckError {
         /// The folder.
         path: String,
     },
-    /// A path a policy names that leads outside its folder.
-    #[error("`{path}` is outside the policy folder")]
+    /// A path a policy names that leads outside its folder: a schema outside the policy
+    /// folder, a test's case file outside the test file's folder.
+    #[error("`{path}` is outside {folder}")]
     PathOutside {
         /// As written.
         path: String,
+        /// The folder it must stay in, in words.
+        folder: &'static str,
     },
 
     // ---- the structure of a file ----
@@ -524,7 +527,7 @@ impl Describe for CheckError {
                 "a policy folder holds `schema.policy` and one file per version, each starting with `policy NAME version V`"
                     .into(),
             ),
-            E::PathOutside { .. } => Some("name a file inside the policy folder, without `..`".into()),
+            E::PathOutside { folder, .. } => Some(format!("name a file inside {folder}, without `..`")),
             E::Misplaced { file_kind, .. } => Some(match *file_kind {
                 "a schema file" => "a schema file holds one `schema` block; move the rest into a version file".into(),
                 "a test file" => "a test file holds only `test` blocks".into(),

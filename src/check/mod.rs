@@ -138,8 +138,9 @@ fn list_files(path: &Path) -> Result<(PathBuf, Vec<(PathBuf, bool)>), Diagnostic
     Ok((path.to_path_buf(), files))
 }
 
-/// Resolves a path a policy names, refusing anything outside the policy folder.
-fn resolve_inside(folder: &Path, relative: &str) -> Option<PathBuf> {
+/// Resolves a path a policy names, refusing anything outside the folder: `..`, an absolute
+/// path, or a symlink that leads out of it.
+pub(crate) fn resolve_inside(folder: &Path, relative: &str) -> Option<PathBuf> {
     let candidate = Path::new(relative);
     let inside = candidate
         .components()
@@ -148,8 +149,14 @@ fn resolve_inside(folder: &Path, relative: &str) -> Option<PathBuf> {
         return None;
     }
     let joined = folder.join(candidate);
-    // A symlink may still lead outside: compare canonical paths when both exist.
-    match (joined.canonicalize(), folder.canonicalize()) {
+    // A symlink may still lead outside: compare canonical paths when both exist. The folder of
+    // a file named without one (`readmit check v.policy`) is the current folder.
+    let base = if folder.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        folder
+    };
+    match (joined.canonicalize(), base.canonicalize()) {
         (Ok(real), Ok(base)) if !real.starts_with(&base) => None,
         _ => Some(joined),
     }
@@ -319,6 +326,7 @@ fn check_parsed(
             diagnostics.push(Diagnostic::at(
                 &CheckError::PathOutside {
                     path: schema_path.value.clone(),
+                    folder: "the policy folder",
                 },
                 &p.source,
                 schema_path.span,
@@ -666,6 +674,22 @@ fn check_tests(
     let ids: Vec<String> = declared.to_vec();
     for file in tests {
         for test in &file.tests {
+            if let Some(ast::TestCase::FromFile { path, .. }) = &test.case {
+                let folder = Path::new(&*file.source.name)
+                    .parent()
+                    .unwrap_or(Path::new(""));
+                if resolve_inside(folder, &path.value).is_none() {
+                    diagnostics.push(Diagnostic::at(
+                        &CheckError::PathOutside {
+                            path: path.value.clone(),
+                            folder: "the test file's folder",
+                        },
+                        &file.source,
+                        path.span,
+                        "outside the folder",
+                    ));
+                }
+            }
             let version = match &test.version {
                 Some(v) => match versions.iter().find(|x| x.id == v.text) {
                     Some(found) => Some(found),
