@@ -41,9 +41,20 @@ impl SourceFile {
         let offset = offset.min(self.text.len());
         let before = self.text.get(..offset).unwrap_or("");
         let line = before.bytes().filter(|&b| b == b'\n').count() + 1 + self.first_line;
+        (line, self.column(offset))
+    }
+
+    /// The 1-based column of a byte offset, in characters, as an editor shows it: a byte-order
+    /// mark at the start of the file takes no column.
+    fn column(&self, offset: usize) -> usize {
+        let before = self.text.get(..offset.min(self.text.len())).unwrap_or("");
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
-        (line, column)
+        let line = before.get(line_start..).unwrap_or("");
+        let line = match line_start {
+            0 => line.strip_prefix('\u{feff}').unwrap_or(line),
+            _ => line,
+        };
+        line.chars().count() + 1
     }
 
     /// The text a span covers, or "" if the span is not inside this file.
@@ -62,13 +73,21 @@ impl miette::SourceCode for SourceFile {
         let inner = self
             .text
             .read_span(span, context_lines_before, context_lines_after)?;
+        // Without context the column is where the span starts (the one the header shows): miette
+        // counts it in bytes, so count it in characters, as the JSON format does.
+        let column = match context_lines_before {
+            0 => self.column(span.offset()) - 1,
+            _ => inner.column(),
+        };
+        // miette counts lines from the start of the text (it merges two labels' excerpts by
+        // comparing line numbers with these counts): from the start of the file, too.
         Ok(Box::new(miette::MietteSpanContents::new_named(
             self.name.to_string(),
             inner.data(),
             *inner.span(),
             inner.line() + self.first_line,
-            inner.column(),
-            inner.line_count(),
+            column,
+            inner.line_count() + self.first_line,
         )))
     }
 }
@@ -137,5 +156,29 @@ mod tests {
         // `d` is after a two-byte character: column 3, not 4.
         assert_eq!(file.line_col(6), (2, 3));
         assert_eq!(file.line_col(1000), (3, 1));
+    }
+
+    #[test]
+    fn a_byte_order_mark_takes_no_column() {
+        let file = SourceFile::new("x", "\u{feff}ab\n\u{feff}c");
+        assert_eq!(file.line_col(3), (1, 1));
+        assert_eq!(file.line_col(4), (1, 2));
+        // Only at the start of the file.
+        assert_eq!(file.line_col(9), (2, 2));
+    }
+
+    #[test]
+    fn the_graphical_header_counts_characters() {
+        use miette::SourceCode;
+        let file = SourceFile::new("x", "\u{feff}é = x\nçé y");
+        for (offset, column) in [(3, 0), (8, 4), (15, 3)] {
+            let span = miette::SourceSpan::new(offset.into(), 1);
+            let contents = file.read_span(&span, 0, 0).ok();
+            assert_eq!(
+                contents.map(|c| c.column()),
+                Some(column),
+                "offset {offset}"
+            );
+        }
     }
 }
