@@ -214,6 +214,132 @@ pub fn render(diagnostics: &[Diagnostic], format: ErrorFormat) -> String {
     out
 }
 
+/// The longest line (in characters) an excerpt shows; a diagnostic on a longer line gives its
+/// place in words instead of printing the line.
+pub const MAX_EXCERPT_LINE: usize = 1000;
+
+/// The byte range from the start of the line holding `from` to the end of the line holding `to`.
+#[cfg(feature = "cli")]
+fn whole_lines(text: &str, from: usize, to: usize) -> (usize, usize) {
+    let bytes = text.as_bytes();
+    let from = from.min(bytes.len());
+    let start = bytes
+        .get(..from)
+        .and_then(|b| b.iter().rposition(|&c| c == b'\n'))
+        .map_or(0, |i| i + 1);
+    let to = to.max(from).min(bytes.len());
+    let end = bytes
+        .get(to..)
+        .and_then(|b| b.iter().position(|&c| c == b'\n'))
+        .map_or(bytes.len(), |i| to + i);
+    (start, end)
+}
+
+/// Whether a line of the text between two line boundaries is longer than an excerpt shows.
+#[cfg(feature = "cli")]
+fn has_long_line(text: &str, (start, end): (usize, usize)) -> bool {
+    text.get(start..end).is_some_and(|lines| {
+        lines
+            .split('\n')
+            .any(|l| l.len() > MAX_EXCERPT_LINE && l.chars().count() > MAX_EXCERPT_LINE)
+    })
+}
+
+/// A character that must not reach a terminal as it is: a control character (it may start an
+/// escape sequence) other than a line end or a tab.
+fn is_unsafe(c: char) -> bool {
+    c.is_control() && !matches!(c, '\n' | '\t')
+}
+
+/// Free text (a message, a help, a label) with its unsafe characters written as escapes.
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_unsafe(c) {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The copy of a diagnostic that is printed on a terminal. Its source is cut down to the lines
+/// the excerpt shows (the labelled lines, and a line of context on each side unless one is too
+/// long), and no control character of a file or a case record reaches the terminal: in text
+/// they are written as escapes, in the excerpt each becomes `?` (`¿` for the two-byte ones, so
+/// that columns stay). A labelled line too long to show gives its place in words instead.
+#[cfg(feature = "cli")]
+fn for_terminal(diagnostic: &Diagnostic) -> Diagnostic {
+    let mut shown = diagnostic.clone();
+    shown.related = Vec::new();
+    shown.message = printable(&shown.message);
+    shown.help = shown.help.as_deref().map(printable);
+    for label in &mut shown.labels {
+        label.text = printable(&label.text);
+    }
+    let Some(source) = shown.source.take() else {
+        return shown;
+    };
+    let text: &str = &source.text;
+    let from = shown.labels.iter().map(|l| l.span.start).min().unwrap_or(0);
+    let to = shown.labels.iter().map(|l| l.span.end).max().unwrap_or(0);
+    let labelled = whole_lines(text, from, to);
+    if has_long_line(text, labelled) {
+        if let Some(label) = shown.labels.first() {
+            let (line, column) = source.line_col(label.span.start);
+            shown.message = format!(
+                "{}\nat {}:{line}:{column} (not shown: a line of over {MAX_EXCERPT_LINE} characters)",
+                shown.message, source.name
+            );
+        }
+        shown.labels.clear();
+        return shown;
+    }
+    let with_context = (
+        whole_lines(text, labelled.0.saturating_sub(1), labelled.0).0,
+        whole_lines(text, labelled.1, (labelled.1 + 1).min(text.len())).1,
+    );
+    let (start, end) = if has_long_line(text, with_context) {
+        labelled
+    } else {
+        with_context
+    };
+    // With its line end, as in the whole file: miette shows a last line only when it ends.
+    let end = if text.as_bytes().get(end) == Some(&b'\n') {
+        end + 1
+    } else {
+        end
+    };
+    let excerpt: String = text
+        .get(start..end)
+        .unwrap_or("")
+        .chars()
+        .map(|c| match c {
+            '\r' => c,
+            c if is_unsafe(c) && c.len_utf8() == 1 => '?',
+            c if is_unsafe(c) => '¿',
+            c => c,
+        })
+        .collect();
+    let lines_before = text
+        .as_bytes()
+        .get(..start)
+        .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count());
+    for label in &mut shown.labels {
+        label.span = Span::new(
+            label.span.start.saturating_sub(start).min(excerpt.len()),
+            label.span.end.saturating_sub(start).min(excerpt.len()),
+        );
+    }
+    shown.source = Some(SourceFile::excerpt(
+        source.name.clone(),
+        excerpt,
+        source.first_line + lines_before + 1,
+    ));
+    shown
+}
+
 #[cfg(feature = "cli")]
 fn render_graphical(diagnostic: &Diagnostic, colour: bool, out: &mut String) {
     use miette::{GraphicalReportHandler, GraphicalTheme};
@@ -222,11 +348,12 @@ fn render_graphical(diagnostic: &Diagnostic, colour: bool, out: &mut String) {
     } else {
         GraphicalTheme::unicode_nocolor()
     };
+    let shown = for_terminal(diagnostic);
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
-    let report = diagnostic.to_miette();
+    let report = shown.to_miette();
     let mut text = String::new();
     if handler.render_report(&mut text, report.as_ref()).is_err() {
-        text = format!("{}: {}\n", diagnostic.code, diagnostic.message);
+        text = format!("{}: {}\n", shown.code, shown.message);
     }
     out.push_str(&text);
     out.push('\n');
@@ -248,10 +375,11 @@ fn render_graphical(diagnostic: &Diagnostic, _colour: bool, out: &mut String) {
     }
     out.push_str(&format!(
         "{severity}[{}]: {}\n",
-        diagnostic.code, diagnostic.message
+        diagnostic.code,
+        printable(&diagnostic.message)
     ));
     if let Some(help) = &diagnostic.help {
-        out.push_str(&format!("  help: {help}\n"));
+        out.push_str(&format!("  help: {}\n", printable(help)));
     }
     for note in &diagnostic.related {
         render_graphical(note, false, out);
@@ -360,5 +488,72 @@ mod tests {
         assert_eq!(list_words(&["a"]), "`a`");
         assert_eq!(list_words(&["a", "b", "c"]), "`a`, `b` or `c`");
         assert_eq!(list_words::<&str>(&[]), "");
+    }
+
+    struct Kind(&'static str);
+    impl fmt::Display for Kind {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl Describe for Kind {
+        fn code(&self) -> &'static str {
+            "readmit::test::kind"
+        }
+    }
+
+    #[cfg(feature = "cli")]
+    #[test]
+    fn no_control_character_reaches_the_terminal() {
+        let text = "a\nlet x = \"\u{1b}]0;title\u{7}\u{9b}31m\" y\r\nb\n";
+        let source = SourceFile::new("f.policy", text);
+        let at = text.find('y').unwrap_or(0);
+        let d = Diagnostic::at(
+            &Kind("value `\u{1b}[2J`"),
+            &source,
+            Span::new(at, at + 1),
+            "\u{7}",
+        );
+        for format in [ErrorFormat::Human, ErrorFormat::Plain] {
+            let out = render(std::slice::from_ref(&d), format);
+            let control = |c: char| c.is_control() && !matches!(c, '\n' | '\r');
+            let theirs: Vec<char> = out
+                .replace("\u{1b}[", "")
+                .chars()
+                .filter(|&c| control(c))
+                .collect();
+            // Colour escapes of the human format start with ESC [ and are miette's own.
+            assert!(
+                format == ErrorFormat::Human || !out.contains('\u{1b}'),
+                "{out}"
+            );
+            assert!(theirs.is_empty(), "{theirs:?} in {out}");
+            assert!(out.contains("value `\\u{1b}[2J`"), "{out}");
+            assert!(out.contains("let x = \"?]0;title?¿31m\" y"), "{out}");
+            assert!(out.contains("f.policy:2:26"), "{out}");
+        }
+    }
+
+    #[cfg(feature = "cli")]
+    #[test]
+    fn a_line_too_long_is_not_shown() {
+        let long = "x".repeat(MAX_EXCERPT_LINE + 1);
+        let text = format!("first\n{long} y\nlast\n");
+        let source = SourceFile::new("f.policy", text.as_str());
+        let at = text.find('y').unwrap_or(0);
+        let d = Diagnostic::at(&Kind("wrong"), &source, Span::new(at, at + 1), "here");
+        let out = render(std::slice::from_ref(&d), ErrorFormat::Plain);
+        assert!(!out.contains("xxx"), "{out}");
+        assert!(out.contains("at f.policy:2:1003 (not shown"), "{out}");
+        // A label on a short line beside a long one: the excerpt leaves the long line out.
+        let d = Diagnostic::at(&Kind("wrong"), &source, Span::new(0, 5), "here");
+        let out = render(std::slice::from_ref(&d), ErrorFormat::Plain);
+        assert!(!out.contains("xxx") && out.contains("1 │ first"), "{out}");
+        assert!(out.contains("[f.policy:1:1]"), "{out}");
+        let at = text.find("last").unwrap_or(0);
+        let d = Diagnostic::at(&Kind("wrong"), &source, Span::new(at, at + 4), "here");
+        let out = render(std::slice::from_ref(&d), ErrorFormat::Plain);
+        assert!(!out.contains("xxx") && out.contains("3 │ last"), "{out}");
+        assert!(out.contains("[f.policy:3:1]"), "{out}");
     }
 }
