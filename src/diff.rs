@@ -203,7 +203,7 @@ pub fn render_table(report: &DiffReport, title: &str) -> String {
         for c in &report.changes {
             out.push_str(&format!(
                 "  {:<16} {:<44} → {}{}\n",
-                c.id,
+                crate::report::cell(&c.id),
                 decided(&c.old),
                 decided(&c.new),
                 if c.allowed { "  (allowed)" } else { "" }
@@ -212,8 +212,8 @@ pub fn render_table(report: &DiffReport, title: &str) -> String {
                 out.push_str(&format!(
                     "  {:<16} attributes {{{}}} → {{{}}}\n",
                     "",
-                    c.old.attributes.join(", "),
-                    c.new.attributes.join(", ")
+                    crate::report::cell(&c.old.attributes.join(", ")),
+                    crate::report::cell(&c.new.attributes.join(", "))
                 ));
             }
         }

@@ -13,6 +13,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 
 pub use fast::JsonTemplates;
 pub use summary::Summary;
+pub(crate) use writers::cell;
 pub use writers::{OutputFormat, RecordWriter};
 
 use crate::cases::RecordError;

@@ -187,7 +187,26 @@ impl RecordWriter {
     }
 }
 
+/// Text for a terminal: a control character of a record (an escape sequence, a line break in an
+/// id) is written as an escape (`\u{1b}`), so that a batch cannot drive the terminal nor forge a
+/// row of the table.
+pub(crate) fn cell(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 fn clip(text: &str, width: usize) -> String {
+    let text = &*cell(text);
     if text.chars().count() <= width {
         text.to_string()
     } else {
@@ -218,12 +237,12 @@ fn render_table(record: &Record) -> String {
                 let attrs: Vec<String> = d
                     .attributes
                     .iter()
-                    .map(|(n, v)| format!("{n}: {v}"))
+                    .map(|(n, v)| format!("{n}: {}", cell(&v.to_string())))
                     .collect();
                 line.push_str(&format!("{:>8}{}\n", "", attrs.join(", ")));
             }
             for warning in &d.warnings {
-                line.push_str(&format!("{:>8}warning: {warning}\n", ""));
+                line.push_str(&format!("{:>8}warning: {}\n", "", cell(warning)));
             }
             if let Some(trace) = &d.trace {
                 for rule in &trace.rules {
@@ -239,8 +258,11 @@ fn render_table(record: &Record) -> String {
                             Some(false) => "fails",
                             None => "not tried",
                         };
-                        let values: Vec<String> =
-                            c.values.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                        let values: Vec<String> = c
+                            .values
+                            .iter()
+                            .map(|(k, v)| format!("{k} = {}", cell(&v.to_string())))
+                            .collect();
                         line.push_str(&format!("{:>12}{mark}: {}", "", c.condition));
                         if !values.is_empty() {
                             line.push_str(&format!("   [{}]", values.join("; ")));
@@ -259,9 +281,9 @@ fn render_table(record: &Record) -> String {
             format!("error: {}", e.kind),
             e.field
                 .as_deref()
-                .map(|f| format!("{f}: "))
+                .map(|f| format!("{}: ", cell(f)))
                 .unwrap_or_default(),
-            e.message
+            cell(&e.message)
         ),
     }
 }
@@ -276,5 +298,25 @@ mod tests {
         assert_eq!(spreadsheet_safe("@SUM"), "'@SUM");
         assert_eq!(spreadsheet_safe("\tx"), "'\tx");
         assert_eq!(spreadsheet_safe("plain"), "plain");
+    }
+
+    #[test]
+    fn a_table_shows_control_characters_as_escapes() {
+        let error = crate::cases::RecordError {
+            line: 3,
+            id: Some("A\u{1b}]0;x\u{7}\n     9  FORGED".into()),
+            kind: crate::cases::ErrorKind::UnknownEnumValue,
+            field: Some("visa.type".into()),
+            message: "`\u{1b}[2J` is not one of `work`".into(),
+        };
+        let text = render_table(&Record::Error(error));
+        assert!(
+            !text.trim_end().contains(|c: char| c.is_control()),
+            "{text:?}"
+        );
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains("`\\u{1b}[2J` is not one of `work`"), "{text}");
+        // The id is clipped to its column after it is escaped.
+        assert!(text.contains("A\\u{1b}]0;x\\u{7…"), "{text}");
     }
 }
