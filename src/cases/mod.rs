@@ -104,7 +104,7 @@ impl ErrorKind {
     pub fn help(self) -> &'static str {
         match self {
             ErrorKind::ParseError => {
-                "each line must be one complete JSON object, without duplicate keys"
+                "each record must be one complete JSON object without duplicate keys (in JSON Lines, one per line), or a CSV row with a cell for each column of the header"
             }
             ErrorKind::NotAnObject => "each record must be a JSON object `{ … }`",
             ErrorKind::MissingField => "add the field; `null` counts as absent",
