@@ -15,12 +15,14 @@ pub enum CheckError {
         reason: String,
     },
     /// A file that is not UTF-8 text.
-    #[error("`{path}` is not UTF-8 text (invalid byte at offset {offset})")]
+    #[error("`{path}` is not UTF-8 text (an invalid byte on line {line}, column {column})")]
     NotUtf8 {
         /// The path.
         path: String,
-        /// The first invalid byte.
-        offset: usize,
+        /// The line of the first invalid byte, from 1.
+        line: usize,
+        /// Its column, in characters from 1.
+        column: usize,
     },
     /// A folder with no version file.
     #[error("no policy version in `{path}`")]

@@ -55,10 +55,20 @@ pub fn read_source(path: &Path, display: &str) -> Result<SourceFile, Diagnostic>
     })?;
     match String::from_utf8(bytes) {
         Ok(text) => Ok(SourceFile::new(display, text)),
-        Err(e) => Err(Diagnostic::bare(&CheckError::NotUtf8 {
-            path: display.to_string(),
-            offset: e.utf8_error().valid_up_to(),
-        })),
+        Err(e) => {
+            // The text before the first invalid byte is valid: count its lines and characters.
+            let valid = e
+                .as_bytes()
+                .get(..e.utf8_error().valid_up_to())
+                .unwrap_or(&[]);
+            let before = std::str::from_utf8(valid).unwrap_or("");
+            let (line, column) = SourceFile::new(display, before).line_col(before.len());
+            Err(Diagnostic::bare(&CheckError::NotUtf8 {
+                path: display.to_string(),
+                line,
+                column,
+            }))
+        }
     }
 }
 
