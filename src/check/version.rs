@@ -283,6 +283,8 @@ pub fn check_version(
 
     // Rules and otherwise.
     let mut rules: Vec<Rule> = Vec::new();
+    // Where each rule above was defined, by name: duplicates found without a search per rule.
+    let mut rule_spans: std::collections::HashMap<String, Span> = std::collections::HashMap::new();
     let mut otherwise: Option<(Rule, Span)> = None;
     for item in &file.items {
         match &item.kind {
@@ -300,8 +302,7 @@ pub fn check_version(
                         .with_label(*otherwise_span, "`otherwise` is here"),
                     );
                 }
-                if let Some(first) = rules.iter().find(|r| r.name == def.name.name) {
-                    let first_span = first.span;
+                if let Some(&first_span) = rule_spans.get(&def.name.name) {
                     checker.diagnostics.push(
                         Diagnostic::at(
                             &CheckError::DuplicateName {
@@ -324,6 +325,7 @@ pub fn check_version(
                     &mut decided,
                     &mut capped,
                 ) {
+                    rule_spans.entry(rule.name.clone()).or_insert(rule.span);
                     rules.push(rule);
                 }
             }
