@@ -14,6 +14,16 @@ pub enum CheckError {
         /// The system's reason.
         reason: String,
     },
+    /// A file over the size limit, refused before it is read whole.
+    #[error("`{path}` is too large ({size}; the limit is {limit} bytes)")]
+    FileTooLarge {
+        /// The path.
+        path: String,
+        /// Its size in words (`5000039 bytes`, or `more than …` for a stream).
+        size: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// A file that is not UTF-8 text.
     #[error("`{path}` is not UTF-8 text (an invalid byte on line {line}, column {column})")]
     NotUtf8 {
@@ -447,6 +457,7 @@ impl Describe for CheckError {
         use CheckError as E;
         match self {
             E::CannotRead { .. } => "readmit::io::cannot_read",
+            E::FileTooLarge { .. } => "readmit::parse::too_large",
             E::NotUtf8 { .. } => "readmit::parse::not_utf8",
             E::NoVersions { .. } => "readmit::check::no_versions",
             E::PathOutside { .. } => "readmit::check::path_outside",
@@ -524,6 +535,7 @@ impl Describe for CheckError {
         let did_you_mean = |s: &Option<String>| s.as_ref().map(|s| format!("did you mean `{s}`?"));
         match self {
             E::CannotRead { .. } => Some("check the path and its permissions".into()),
+            E::FileTooLarge { .. } => Some("keep each file under 4 MiB: tests can be spread over several files of `tests/`; a version or a schema this large is probably not the file meant".into()),
             E::NotUtf8 { .. } => Some("save the file as UTF-8".into()),
             E::NoVersions { .. } => Some(
                 "a policy folder holds `schema.policy` and one file per version, each starting with `policy NAME version V`"

@@ -45,14 +45,31 @@ impl CheckReport {
     }
 }
 
-/// Reads a file as UTF-8 text, or says why it cannot.
+/// Reads a file as UTF-8 text, or says why it cannot. No more than the size limit is read, so
+/// that a huge file, or a device such as `/dev/zero`, is refused without filling the memory.
 pub fn read_source(path: &Path, display: &str) -> Result<SourceFile, Diagnostic> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Diagnostic::bare(&CheckError::CannotRead {
+    use std::io::Read;
+    let limit = syntax::MAX_SOURCE_BYTES;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(limit as u64 + 1).read_to_end(&mut bytes))
+        .map_err(|e| {
+            Diagnostic::bare(&CheckError::CannotRead {
+                path: display.to_string(),
+                reason: e.to_string(),
+            })
+        })?;
+    if bytes.len() > limit {
+        let size = match std::fs::metadata(path) {
+            Ok(m) if m.is_file() && m.len() > limit as u64 => format!("{} bytes", m.len()),
+            _ => format!("more than {limit} bytes"),
+        };
+        return Err(Diagnostic::bare(&CheckError::FileTooLarge {
             path: display.to_string(),
-            reason: e.to_string(),
-        })
-    })?;
+            size,
+            limit,
+        }));
+    }
     match String::from_utf8(bytes) {
         Ok(text) => Ok(SourceFile::new(display, text)),
         Err(e) => {

@@ -98,7 +98,7 @@ impl Describe for SyntaxError {
             SyntaxError::Unexpected { .. } => {
                 "see docs/language.md for the form of each declaration".to_string()
             }
-            SyntaxError::TooLarge { .. } => "split the policy into smaller files".to_string(),
+            SyntaxError::TooLarge { .. } => "keep each file under 4 MiB: tests can be spread over several files of `tests/`; a version or a schema this large is probably not the file meant".to_string(),
             SyntaxError::TooDeep { .. } => {
                 "name parts of the condition with `let` and combine the names".to_string()
             }
