@@ -77,9 +77,16 @@ impl CsvReader {
                     ErrorKind::ParseError,
                     None,
                     format!(
-                        "the row has {} cells, the header has {}",
+                        "the row has {} {}, the header has {}{}",
                         row.len(),
-                        self.columns.len()
+                        if row.len() == 1 { "cell" } else { "cells" },
+                        self.columns.len(),
+                        // A quote never closed runs on over line ends, to the end of the file.
+                        if row.iter().any(|cell| cell.contains('\n')) {
+                            " (a cell holds a line break: is a quote `\"` left open?)"
+                        } else {
+                            ""
+                        }
                     ),
                 )
             });
