@@ -360,6 +360,7 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
     type Done = (
         crate::caps::AllocationResult,
         Vec<crate::engine::ErrorContext>,
+        Option<(usize, String)>,
     );
     let mut work = |sink: &mut CliSink| -> Result<Done, RunError> {
         sink.writer.begin(&mut sink.out)?;
@@ -371,7 +372,13 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
             run = run.with_threads(threads);
         }
         run = run.with_cancel(super::INTERRUPTED.clone());
-        read_batch(&mut run, &mut input, input_format, sink, &report_progress)?;
+        // A file that breaks off (a JSON array not closed) still gets every record read so far
+        // decided and written; the run then ends with the error, and records no grant.
+        let broken = match read_batch(&mut run, &mut input, input_format, sink, &report_progress) {
+            Ok(()) => None,
+            Err(InputError::Format { line, message }) => Some((line, message)),
+            Err(e) => return Err(e.into()),
+        };
         let interrupted = || super::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst);
         if interrupted() {
             return Err(RunError::Input(InputError::Io(io::Error::new(
@@ -381,8 +388,8 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
         }
         let contexts = std::mem::take(&mut run.error_contexts);
         let candidates = run.candidates();
-        let allocation = match &mut ledger {
-            Some(ledger) => ledger.allocate_and_record(
+        let allocation = match (&mut ledger, &broken) {
+            (Some(ledger), None) => ledger.allocate_and_record(
                 engine.name(),
                 &cases_name,
                 |book| {
@@ -392,17 +399,17 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
                 },
                 &interrupted,
             )?,
-            None => crate::caps::allocate(&engine.policy, &candidates, &crate::caps::NoLedger),
+            _ => crate::caps::allocate(&engine.policy, &candidates, &crate::caps::NoLedger),
         };
         run.complete(&allocation, sink)?;
         sink.writer.finish(&mut sink.out)?;
-        Ok((allocation, contexts))
+        Ok((allocation, contexts, broken))
     };
     let result = work(&mut sink);
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    let (allocation, contexts) = match result {
+    let (allocation, contexts, broken) = match result {
         Ok(done) => done,
         Err(RunError::Ledger(crate::caps::ledger::LedgerError::Interrupted)) => {
             return interrupted_exit(args);
@@ -476,6 +483,10 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
         ));
     }
     match &args.ledger {
+        Some(path) if broken.is_some() => summary.caps.push(format!(
+            "ledger {}: nothing recorded, the batch is broken (places were allocated within it alone)",
+            path.display()
+        )),
         Some(path) => summary.caps.push(format!(
             "ledger {}: {} new grant{} recorded",
             path.display(),
@@ -501,6 +512,13 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
             );
         }
         eprint!("{summary}");
+    }
+    if let Some((line, message)) = broken {
+        return fail(EvalError::BadInput {
+            path: cases_name,
+            line,
+            message: format!("{message}; every record before it was decided"),
+        });
     }
     if summary.errors > 0 { 3 } else { 0 }
 }
