@@ -193,6 +193,7 @@ fn a_closed_pipe_ends_the_run_with_a_message_and_exit_code_2() {
         stderr.contains("cannot write `standard output`"),
         "{stderr}"
     );
+    assert!(stderr.contains("closed the pipe"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
@@ -236,4 +237,32 @@ fn a_full_disk_is_an_io_error_with_a_message() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(stderr.contains("the disk has room"), "{stderr}");
+}
+
+#[test]
+fn a_batch_that_cannot_be_read_is_a_read_error_in_every_format() {
+    // A folder opens but does not read; that once came out as "cannot write standard output".
+    for format in ["jsonl", "json", "csv"] {
+        let output = readmit()
+            .args([
+                "--error-format",
+                "plain",
+                "eval",
+                POLICY,
+                "--cases",
+                "examples",
+            ])
+            .args(["--input-format", format, "--format", "jsonl"])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{format}: {stderr}");
+        assert!(
+            stderr.contains("readmit::io::cannot_read")
+                && stderr.contains("cannot read `examples`"),
+            "{format}: {stderr}"
+        );
+        assert!(output.stdout.is_empty(), "{format}");
+    }
 }

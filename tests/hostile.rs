@@ -519,9 +519,10 @@ fn a_schema_with_fields_named_like_keywords_decides_cases() {
     }
 }
 
-/// Spawns `readmit eval policies/storskog --cases - --format jsonl` and writes `feed` to its
-/// stdin; between parts, `during` may look at the running process. Returns its output.
-fn eval_stdin(feed: &mut dyn FnMut(&mut dyn Write, u32) -> bool) -> Output {
+/// Spawns `readmit eval policies/storskog --cases - --format jsonl` (with `extra` arguments) and
+/// writes `feed` to its stdin; between parts, `feed` may look at the running process (its id).
+/// Returns its output.
+fn eval_stdin(extra: &[&str], feed: &mut dyn FnMut(&mut dyn Write, u32) -> bool) -> Output {
     let child = Command::new(env!("CARGO_BIN_EXE_readmit"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args([
@@ -534,6 +535,7 @@ fn eval_stdin(feed: &mut dyn FnMut(&mut dyn Write, u32) -> bool) -> Output {
             "--format",
             "jsonl",
         ])
+        .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -569,7 +571,7 @@ fn a_fifty_megabyte_line_is_one_parse_error_in_bounded_memory() {
     let chunk = vec![b'x'; 1 << 20];
     let mut sent = 0usize;
     let mut peak = None;
-    let out = eval_stdin(&mut |stdin, pid| {
+    let out = eval_stdin(&[], &mut |stdin, pid| {
         let ok = match sent {
             0 => stdin.write_all(format!("{GOOD}\n{{\"id\": \"").as_bytes()),
             n if n <= 50 => stdin.write_all(&chunk),
@@ -607,6 +609,45 @@ fn a_fifty_megabyte_line_is_one_parse_error_in_bounded_memory() {
         assert!(
             peak < 80 << 20,
             "{} MiB resident after 40 MB of one line",
+            peak >> 20
+        );
+    }
+}
+
+#[test]
+fn a_json_array_is_read_as_a_stream_in_bounded_memory() {
+    // A .json batch was once read whole before its first record was decided: 50 MB of blanks
+    // between two records held 50 MB. Now one element at a time is held.
+    let blanks = vec![b' '; 1 << 20];
+    let mut sent = 0usize;
+    let mut peak = None;
+    let out = eval_stdin(&["--input-format", "json"], &mut |stdin, pid| {
+        let ok = match sent {
+            0 => stdin.write_all(format!("[\n{GOOD},").as_bytes()),
+            n if n <= 50 => stdin.write_all(&blanks),
+            51 => stdin.write_all(format!("\n{}\n]\n", GOOD.replace("G1", "G3")).as_bytes()),
+            _ => return false,
+        };
+        assert!(ok.is_ok(), "readmit stopped reading after {sent} MB");
+        if sent == 40 {
+            let _ = stdin.flush();
+            std::thread::sleep(Duration::from_millis(200));
+            peak = peak_memory(pid);
+        }
+        sent += 1;
+        true
+    });
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        kinds(&out.stdout),
+        [(2, "decided".into()), (3, "decided".into())]
+    );
+    eprintln!("50 MB of blanks in a JSON array: peak memory at 40 MB read: {peak:?}");
+    if let Some(peak) = peak {
+        assert!(
+            peak < 40 << 20,
+            "{} MiB resident after 40 MB of the array",
             peak >> 20
         );
     }

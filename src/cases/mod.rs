@@ -15,7 +15,7 @@ use std::fmt;
 pub use csv_input::CsvReader;
 pub use json::parse_json_record;
 pub use locate::locate;
-pub use split::{JsonArraySplitter, SplitError};
+pub use split::{ArrayElement, JsonArrayReader, SplitError, SplitFailure};
 
 use crate::check::types::{RecordId, Schema, Ty};
 use crate::compile::{Layout, Value};

@@ -187,7 +187,7 @@ fn decide_corpus(
     .map_err(|e| DiffError::BadCorpus {
         path: cases.display().to_string(),
         message: match e {
-            crate::engine::InputError::Io(e) => e.to_string(),
+            crate::engine::InputError::Io(e) | crate::engine::InputError::Read(e) => e.to_string(),
             crate::engine::InputError::Format { line, message } => {
                 format!("line {line}: {message}")
             }

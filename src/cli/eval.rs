@@ -85,7 +85,12 @@ enum EvalError {
     #[error("cannot read `{path}`: {reason}")]
     CannotRead { path: String, reason: String },
     #[error("cannot write `{path}`: {reason}")]
-    CannotWrite { path: String, reason: String },
+    CannotWrite {
+        path: String,
+        reason: String,
+        /// The reader of a pipe closed it (`| head`): nothing is wrong with the disk.
+        closed: bool,
+    },
     #[error("`{path}` line {line}: {message}")]
     BadInput {
         path: String,
@@ -116,11 +121,20 @@ impl Describe for EvalError {
     fn help(&self) -> Option<String> {
         Some(match self {
             EvalError::CannotRead { .. } => "check the path and its permissions".into(),
+            EvalError::CannotWrite { closed: true, .. } => "the program reading the decisions closed the pipe before the end (as `head` does); to keep them all, write them with `--output FILE`".into(),
             EvalError::CannotWrite { .. } => "check that the folder exists and is writable, and that the disk has room".into(),
             EvalError::BadInput { .. } => "fix the file's structure; each record is checked on its own only once the file can be split into records".into(),
             EvalError::BadDate(_) => "write the date as YYYY-MM-DD".into(),
             EvalError::UnknownVersion { versions, .. } => format!("the versions are {}", crate::diagnostics::list_words(versions)),
         })
+    }
+}
+
+fn cannot_write(path: String, error: &dyn std::fmt::Display) -> EvalError {
+    EvalError::CannotWrite {
+        path,
+        reason: error.to_string(),
+        closed: false,
     }
 }
 
@@ -328,17 +342,11 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
                 Ok(file) => match file.reopen() {
                     Ok(handle) => (Box::new(io::BufWriter::new(handle)), Some(file)),
                     Err(e) => {
-                        return fail(EvalError::CannotWrite {
-                            path: path.display().to_string(),
-                            reason: e.to_string(),
-                        });
+                        return fail(cannot_write(path.display().to_string(), &e));
                     }
                 },
                 Err(e) => {
-                    return fail(EvalError::CannotWrite {
-                        path: path.display().to_string(),
-                        reason: e.to_string(),
-                    });
+                    return fail(cannot_write(path.display().to_string(), &e));
                 }
             }
         }
@@ -430,6 +438,14 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
             return fail(EvalError::CannotWrite {
                 path: target,
                 reason: e.to_string(),
+                closed: e.kind() == io::ErrorKind::BrokenPipe,
+            });
+        }
+        Err(RunError::Input(InputError::Read(e))) => {
+            let _ = sink.failed.take();
+            return fail(EvalError::CannotRead {
+                path: cases_name,
+                reason: e.to_string(),
             });
         }
         Err(RunError::Input(InputError::Format { line, message })) => {
@@ -443,10 +459,7 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
     drop(sink.out);
     if let (Some(temp), Some(path)) = (temp, &args.output) {
         if let Err(e) = temp.persist(path) {
-            return fail(EvalError::CannotWrite {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            });
+            return fail(cannot_write(path.display().to_string(), &e));
         }
     }
     let diagnostics: Vec<Diagnostic> = contexts

@@ -4,7 +4,9 @@ use std::io::{self, BufRead, Read};
 use std::path::Path;
 
 use super::{BatchRun, MAX_RECORD_BYTES, RawRecord, RecordSink};
-use crate::cases::{CsvReader, ErrorKind, JsonArraySplitter, RecordError};
+use crate::cases::{
+    ArrayElement, CsvReader, ErrorKind, JsonArrayReader, RecordError, SplitFailure,
+};
 
 /// How many records are decided together (in parallel) before they are placed in order.
 const CHUNK: usize = 4096;
@@ -34,7 +36,9 @@ impl InputFormat {
 /// An input that cannot be read at all (not a record's fault).
 #[derive(Debug)]
 pub enum InputError {
-    /// The system failed to read.
+    /// The system failed to read the batch.
+    Read(io::Error),
+    /// The system failed to write the output (the sink's error).
     Io(io::Error),
     /// A malformed CSV header or JSON array.
     Format {
@@ -65,7 +69,7 @@ pub fn read_batch(
             loop {
                 let mut chunk = Vec::with_capacity(CHUNK);
                 while chunk.len() < CHUNK {
-                    match reader.next_record()? {
+                    match reader.next_record().map_err(InputError::Read)? {
                         Some(raw) => chunk.push(raw),
                         None => break,
                     }
@@ -79,47 +83,44 @@ pub fn read_batch(
             }
         }
         InputFormat::Json => {
-            let mut text = String::new();
-            input
-                .read_to_string(&mut text)
-                .map_err(|e| InputError::Format {
-                    line: 1,
-                    message: format!("the file is not UTF-8 text ({e})"),
-                })?;
-            let splitter = JsonArraySplitter::new(&text).map_err(|e| InputError::Format {
-                line: e.line,
-                message: e.message,
-            })?;
+            let mut reader = JsonArrayReader::new(input, MAX_RECORD_BYTES);
             let mut chunk = Vec::with_capacity(CHUNK);
-            for element in splitter {
-                match element {
-                    Ok((line, element)) => chunk.push(RawRecord::Json {
-                        line,
-                        text: element.to_string(),
-                    }),
-                    Err(e) => {
+            loop {
+                match reader.next_element() {
+                    Ok(Some(element)) => chunk.push(element_record(element)),
+                    Ok(None) => break,
+                    Err(failure) => {
                         run.push_chunk(std::mem::take(&mut chunk), sink)?;
-                        return Err(InputError::Format {
-                            line: e.line,
-                            message: e.message,
+                        return Err(match failure {
+                            SplitFailure::Io(error) => InputError::Read(error),
+                            SplitFailure::Malformed(error) => InputError::Format {
+                                line: error.line,
+                                message: error.message,
+                            },
                         });
                     }
                 }
                 if chunk.len() == CHUNK {
                     run.push_chunk(std::mem::take(&mut chunk), sink)?;
+                    progress(reader.bytes_read());
                 }
             }
             run.push_chunk(chunk, sink)?;
-            progress(text.len() as u64);
+            progress(reader.bytes_read());
             Ok(())
         }
         InputFormat::Csv => {
             let mut reader = csv::ReaderBuilder::new()
                 .flexible(true)
                 .from_reader(LineCounter::new(input));
-            let header = reader.headers().map_err(|e| InputError::Format {
-                line: 1,
-                message: format!("cannot read the CSV header: {e}"),
+            let header = reader.headers().map_err(|e| match e.kind() {
+                csv::ErrorKind::Io(io) => {
+                    InputError::Read(io::Error::new(io.kind(), io.to_string()))
+                }
+                _ => InputError::Format {
+                    line: 1,
+                    message: format!("cannot read the CSV header: {e}"),
+                },
             })?;
             let header = header.clone();
             let shape = run.engine().shape();
@@ -271,13 +272,7 @@ impl<'r> LineReader<'r> {
             self.line += 1;
             let line = self.line;
             if too_long {
-                return Ok(Some(RawRecord::Read(Err(RecordError {
-                    line,
-                    id: None,
-                    kind: ErrorKind::ParseError,
-                    field: None,
-                    message: format!("the record is longer than {MAX_RECORD_BYTES} bytes"),
-                }))));
+                return Ok(Some(record_bytes(line, None)));
             }
             if buffer.last() == Some(&b'\n') {
                 buffer.pop();
@@ -291,19 +286,50 @@ impl<'r> LineReader<'r> {
             if buffer.iter().all(|b| b.is_ascii_whitespace()) {
                 continue;
             }
-            return Ok(Some(match String::from_utf8(buffer) {
-                Ok(text) => RawRecord::Json { line, text },
-                Err(e) => RawRecord::Read(Err(RecordError {
-                    line,
-                    id: None,
-                    kind: ErrorKind::ParseError,
-                    field: None,
-                    message: format!(
-                        "the record is not UTF-8 text (invalid byte at column {})",
-                        e.utf8_error().valid_up_to() + 1
-                    ),
-                })),
-            }));
+            return Ok(Some(record_bytes(line, Some(buffer))));
         }
     }
+}
+
+/// A record's bytes as the text to read, or the error record they make: over
+/// [`MAX_RECORD_BYTES`] (`None`: they were dropped while reading), or not UTF-8.
+fn record_bytes(line: usize, bytes: Option<Vec<u8>>) -> RawRecord {
+    let parse_error = |message: String| {
+        RawRecord::Read(Err(RecordError {
+            line,
+            id: None,
+            kind: ErrorKind::ParseError,
+            field: None,
+            message,
+        }))
+    };
+    let Some(bytes) = bytes else {
+        return parse_error(format!(
+            "the record is longer than {MAX_RECORD_BYTES} bytes"
+        ));
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => RawRecord::Json { line, text },
+        Err(e) => parse_error(format!(
+            "the record is not UTF-8 text (invalid byte at column {})",
+            e.utf8_error().valid_up_to() + 1
+        )),
+    }
+}
+
+/// An element of a JSON array as a record, like a line of JSON Lines.
+fn element_record(element: ArrayElement) -> RawRecord {
+    if element.too_long {
+        return record_bytes(element.line, None);
+    }
+    if element.bytes.is_empty() {
+        return RawRecord::Read(Err(RecordError {
+            line: element.line,
+            id: None,
+            kind: ErrorKind::ParseError,
+            field: None,
+            message: "an empty element: a comma with no record before it".into(),
+        }));
+    }
+    record_bytes(element.line, Some(element.bytes))
 }
