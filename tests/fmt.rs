@@ -185,7 +185,14 @@ fn field_name() -> BoxedStrategy<String> {
 fn text() -> BoxedStrategy<String> {
     prop_oneof![
         "[a-zA-Z0-9 §–.,:;'()/]{0,20}",
-        prop::collection::vec(any::<char>(), 0..8).prop_map(String::from_iter),
+        // Any character a text may hold: no control character but the tab and the new line.
+        prop::collection::vec(
+            any::<char>().prop_filter("a control character", |c| {
+                !c.is_control() || *c == '\t' || *c == '\n'
+            }),
+            0..8
+        )
+        .prop_map(String::from_iter),
         Just("say \"no\" \\ // not a comment\n\tend".to_string()),
     ]
     .boxed()

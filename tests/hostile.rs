@@ -767,6 +767,46 @@ fn a_schema_through_a_symlink_leading_outside_is_refused() {
     assert_outside("a file symlink", &policy, "check", "schema.link");
 }
 
+#[cfg(unix)]
+#[test]
+fn a_policy_file_linked_from_outside_the_folder_is_refused() {
+    // Files of the folder are listed, not named; a link among them would let a policy read a
+    // file that a review of the folder never sees.
+    let dir = scratch();
+    let policy = folder_with_schema(dir.path(), "schema.policy");
+    write(
+        &dir.path().join("outside/tests/t.policy"),
+        b"test \"t\" {\n  version 2020-01-01\n  case { id: \"X\" }\n  expect accept\n}\n",
+    );
+    for (link, target, shown) in [
+        ("extra.policy", "outside/tests/t.policy", "extra.policy"),
+        ("tests", "outside/tests", "tests/t.policy"),
+    ] {
+        let made = std::os::unix::fs::symlink(dir.path().join(target), policy.join(link));
+        assert!(made.is_ok(), "{made:?}");
+        let out = readmit(&["--error-format", "json", "check", &policy.to_string_lossy()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{link}: {stderr}");
+        let diagnostics = json_diagnostics(&stderr);
+        let codes: Vec<&str> = diagnostics
+            .iter()
+            .filter_map(|d| d["code"].as_str())
+            .collect();
+        assert_eq!(codes, ["readmit::check::link_outside"], "{link}: {stderr}");
+        assert!(stderr.contains(shown), "{link}: {stderr}");
+        let removed = std::fs::remove_file(policy.join(link));
+        assert!(removed.is_ok(), "{removed:?}");
+    }
+    // Without the links, the folder is clean.
+    let out = readmit(&["check", &policy.to_string_lossy()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A test of `pol/tests/t.policy` taking its case from `case_path`.
 fn test_case_from(policy: &Path, case_path: &str) {
     write(

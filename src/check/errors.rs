@@ -49,6 +49,12 @@ pub enum CheckError {
         /// The folder it must stay in, in words.
         folder: &'static str,
     },
+    /// A `.policy` file of the folder (or of its `tests/`) that a symbolic link leads out of it.
+    #[error("`{path}` is a link to a file outside the policy folder")]
+    LinkOutside {
+        /// The link, as found.
+        path: String,
+    },
 
     // ---- the structure of a file ----
     /// An item that does not belong in this kind of file.
@@ -461,6 +467,7 @@ impl Describe for CheckError {
             E::NotUtf8 { .. } => "readmit::parse::not_utf8",
             E::NoVersions { .. } => "readmit::check::no_versions",
             E::PathOutside { .. } => "readmit::check::path_outside",
+            E::LinkOutside { .. } => "readmit::check::link_outside",
             E::Misplaced { .. } => "readmit::check::misplaced",
             E::MissingDeclaration { .. } => "readmit::check::missing_declaration",
             E::DuplicateDeclaration { .. } => "readmit::check::duplicate_declaration",
@@ -542,6 +549,7 @@ impl Describe for CheckError {
                     .into(),
             ),
             E::PathOutside { folder, .. } => Some(format!("name a file inside {folder}, without `..`")),
+            E::LinkOutside { .. } => Some("put the file itself in the policy folder: all that a policy reads stays inside its folder, where a review of the folder sees it".into()),
             E::Misplaced { file_kind, .. } => Some(match *file_kind {
                 "a schema file" => "a schema file holds one `schema` block; move the rest into a version file".into(),
                 "a test file" => "a test file holds only `test` blocks".into(),

@@ -107,8 +107,13 @@ pub fn check_path(path: &Path) -> CheckReport {
         }
     };
     let mut parsed = Vec::new();
+    let listed = std::fs::metadata(path).is_ok_and(|m| m.is_dir());
     for (file_path, in_tests) in &files {
         let display = file_path.display().to_string();
+        if listed && links_outside(path, file_path) {
+            diagnostics.push(Diagnostic::bare(&CheckError::LinkOutside { path: display }));
+            continue;
+        }
         let source = match read_source(file_path, &display) {
             Ok(s) => s,
             Err(d) => {
@@ -163,6 +168,16 @@ fn list_files(path: &Path) -> Result<(PathBuf, Vec<(PathBuf, bool)>), Diagnostic
         files.extend(found.into_iter().map(|p| (p, in_tests)));
     }
     Ok((path.to_path_buf(), files))
+}
+
+/// Whether a file found in a policy folder leads out of it, through a symbolic link (the file's
+/// own, or that of its `tests/` folder).
+fn links_outside(folder: &Path, file: &Path) -> bool {
+    match (file.canonicalize(), folder.canonicalize()) {
+        (Ok(real), Ok(base)) => !real.starts_with(base),
+        // Unresolvable (a dangling link): reading it will say why.
+        _ => false,
+    }
 }
 
 /// Resolves a path a policy names, refusing anything outside the folder: `..`, an absolute

@@ -57,6 +57,13 @@ pub enum SyntaxError {
         /// As written.
         text: String,
     },
+    /// A control character in a string, written as it is or as `\u{…}`: shown in a terminal (a
+    /// reason, a citation), it would act on the terminal instead of being read.
+    #[error("a control character (U+{code:04X}) in a string")]
+    ControlCharacter {
+        /// Its code point.
+        code: u32,
+    },
     /// A clause written twice in one rule, test or cap.
     #[error("`{clause}` is given twice in {owner}")]
     DuplicateClause {
@@ -83,6 +90,7 @@ impl Describe for SyntaxError {
             SyntaxError::IntTooLarge { .. } => "readmit::parse::int_too_large",
             SyntaxError::EmptyRange { .. } => "readmit::parse::empty_range",
             SyntaxError::InvalidEscape { .. } => "readmit::parse::invalid_escape",
+            SyntaxError::ControlCharacter { .. } => "readmit::parse::control_character",
             SyntaxError::DuplicateClause { .. } => "readmit::parse::duplicate_clause",
             SyntaxError::TooComplex => "readmit::parse::too_complex",
             SyntaxError::Unreadable => "readmit::parse::unreadable",
@@ -111,6 +119,9 @@ impl Describe for SyntaxError {
             SyntaxError::EmptyRange { .. } => "write the smaller bound first: `lo..hi`".to_string(),
             SyntaxError::InvalidEscape { .. } => {
                 "use `\\\"`, `\\\\`, `\\n` or `\\t`, or `\\u{…}` for any character".to_string()
+            }
+            SyntaxError::ControlCharacter { .. } => {
+                "remove it; a line break is written `\\n` and a tab `\\t`".to_string()
             }
             SyntaxError::DuplicateClause { clause, .. } if *clause == "when" => {
                 "join the conditions with `and` in one `when`".to_string()

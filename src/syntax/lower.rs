@@ -245,12 +245,22 @@ impl Lowerer<'_> {
         let raw = pair.into_inner().next().map_or("", |p| p.as_str());
         let mut value = String::with_capacity(raw.len());
         let mut chars = raw.char_indices().peekable();
+        // One control character is reported per string: a terminal sequence holds several.
+        let mut control_reported = false;
         while let Some((i, c)) = chars.next() {
+            let escape_start = span.start + 1 + i;
             if c != '\\' {
+                if is_forbidden_control(c) && !control_reported {
+                    control_reported = true;
+                    self.error(
+                        SyntaxError::ControlCharacter { code: c as u32 },
+                        Span::new(escape_start, escape_start + c.len_utf8()),
+                        "a control character",
+                    );
+                }
                 value.push(c);
                 continue;
             }
-            let escape_start = span.start + 1 + i;
             match chars.next() {
                 Some((_, '"')) => value.push('"'),
                 Some((_, '\\')) => value.push('\\'),
@@ -266,6 +276,17 @@ impl Lowerer<'_> {
                         })
                         .and_then(|(len, v)| char::from_u32(v).map(|c| (len, c)));
                     match decoded {
+                        Some((len, c)) if is_forbidden_control(c) => {
+                            control_reported = true;
+                            self.error(
+                                SyntaxError::ControlCharacter { code: c as u32 },
+                                Span::new(escape_start, escape_start + len + 4),
+                                "a control character",
+                            );
+                            for _ in 0..len + 2 {
+                                chars.next();
+                            }
+                        }
                         Some((len, c)) => {
                             value.push(c);
                             for _ in 0..len + 2 {
@@ -1011,9 +1032,44 @@ impl Lowerer<'_> {
     }
 }
 
+/// A control character a string may not hold: any but the tab and the line break (which are
+/// written `\t` and `\n`), so that nothing shown from a policy acts on a terminal.
+fn is_forbidden_control(c: char) -> bool {
+    c.is_control() && c != '\t' && c != '\n'
+}
+
 #[cfg(test)]
 mod tests {
     use super::significant_len;
+    use crate::source::SourceFile;
+    use crate::syntax::parse;
+
+    fn codes_of(text: &str) -> Vec<&'static str> {
+        match parse(&SourceFile::new("t.policy", text)) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.iter().map(|d| d.code).collect(),
+        }
+    }
+
+    #[test]
+    fn control_characters_in_strings_are_refused_written_or_escaped() {
+        assert_eq!(
+            codes_of("basis \"a\tb \\n \\t \\u{e9}\""),
+            Vec::<&str>::new()
+        );
+        for text in [
+            "basis \"a\u{7}b\"",
+            "basis \"a\\u{1b}[2Jb\"",
+            "basis \"a\rb\"",
+            "basis \"a\\u{85}b\u{1b}\"",
+        ] {
+            assert_eq!(
+                codes_of(text),
+                ["readmit::parse::control_character"],
+                "{text:?}"
+            );
+        }
+    }
 
     #[test]
     fn spans_end_at_the_last_significant_character() {
