@@ -1116,3 +1116,23 @@ fn a_path_that_cannot_be_read_exits_2() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("readmit::io::cannot_read"));
 }
+
+#[cfg(unix)]
+#[test]
+fn an_endless_file_is_refused_at_the_size_limit() {
+    // `fmt` once read a file whole: a link to /dev/zero filled the memory.
+    if !Path::new("/dev/zero").exists() {
+        eprintln!("no /dev/zero here: skipped");
+        return;
+    }
+    let scratch = Scratch::new("endless");
+    let linked = std::os::unix::fs::symlink("/dev/zero", scratch.0.join("zero.policy"));
+    assert!(linked.is_ok(), "{linked:?}");
+    let out = scratch.fmt(&["--check", "zero.policy"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("readmit::parse::too_large"),
+        "{}",
+        stderr(&out)
+    );
+}

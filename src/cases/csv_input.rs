@@ -44,6 +44,19 @@ impl CsvReader {
         Ok(CsvReader { columns })
     }
 
+    /// Whether a column holds the field at `path`, or a field inside it.
+    fn has_column(&self, path: &str) -> bool {
+        self.columns.iter().any(|column| match column {
+            Column::Field { path: column, .. } => {
+                column == path
+                    || column
+                        .strip_prefix(path)
+                        .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+            }
+            Column::Unknown { .. } => false,
+        })
+    }
+
     /// Reads one row (the case starts on `line`).
     pub fn read(
         &self,
@@ -128,7 +141,13 @@ impl CsvReader {
             return Err(fail(
                 ErrorKind::MissingField,
                 Some(missing.clone()),
-                format!("the required field `{missing}` is missing (an empty cell)"),
+                if self.has_column(&missing) {
+                    format!("the required field `{missing}` is missing (an empty cell)")
+                } else {
+                    format!(
+                        "the required field `{missing}` is missing: the header has no column for it"
+                    )
+                },
             ));
         }
         let id = super::id_of(&slots, id_slot).unwrap_or_default().into();

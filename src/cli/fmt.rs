@@ -14,7 +14,6 @@ use clap::Args;
 use super::print_diagnostics;
 use crate::diagnostics::{Describe, Diagnostic, ErrorFormat};
 use crate::format::format_source;
-use crate::source::SourceFile;
 
 /// Arguments of `readmit fmt`.
 #[derive(Debug, Args)]
@@ -34,8 +33,6 @@ enum FmtError {
     CannotRead { path: String, reason: String },
     #[error("cannot write `{path}`: {reason}")]
     CannotWrite { path: String, reason: String },
-    #[error("`{path}` is not UTF-8 text (byte {offset})")]
-    NotUtf8 { path: String, offset: usize },
 }
 
 impl Describe for FmtError {
@@ -43,7 +40,6 @@ impl Describe for FmtError {
         match self {
             FmtError::CannotRead { .. } => "readmit::io::cannot_read",
             FmtError::CannotWrite { .. } => "readmit::io::cannot_write",
-            FmtError::NotUtf8 { .. } => "readmit::parse::not_utf8",
         }
     }
 
@@ -53,7 +49,6 @@ impl Describe for FmtError {
             FmtError::CannotWrite { .. } => {
                 "check that the folder is writable and that the disk has room; the file was left as it was".into()
             }
-            FmtError::NotUtf8 { .. } => "save the file as UTF-8".into(),
         })
     }
 }
@@ -160,22 +155,21 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>, tally: &mut Tally) {
 
 fn format_one(path: &Path, check: bool, tally: &mut Tally) {
     let name = path.display().to_string();
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) => return cannot_read(tally, path, &e),
-    };
-    let text = match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(e) => {
-            tally.failed += 1;
-            tally.diagnostics.push(Diagnostic::bare(&FmtError::NotUtf8 {
-                path: name,
-                offset: e.utf8_error().valid_up_to(),
-            }));
+    // Read as `check` reads: no more than the size limit, so that a huge file or a device such
+    // as `/dev/zero` is refused without filling the memory.
+    let source = match crate::check::read_source(path, &name) {
+        Ok(source) => source,
+        Err(diagnostic) => {
+            if diagnostic.code == "readmit::io::cannot_read" {
+                tally.io_error = true;
+            } else {
+                tally.failed += 1;
+            }
+            tally.diagnostics.push(diagnostic);
             return;
         }
     };
-    let source = SourceFile::new(name.as_str(), text.as_str());
+    let text: &str = &source.text;
     let formatted = match format_source(&source) {
         Ok(formatted) => formatted,
         Err(diagnostics) => {
@@ -190,7 +184,7 @@ fn format_one(path: &Path, check: bool, tally: &mut Tally) {
     }
     tally.changed += 1;
     if check {
-        let diff = similar::TextDiff::from_lines(&text, &formatted);
+        let diff = similar::TextDiff::from_lines(text, formatted.as_str());
         let (old, new) = (format!("a/{name}"), format!("b/{name}"));
         let shown = diff.unified_diff().header(&old, &new).to_string();
         // A closed pipe (`| head`) only means nobody reads on.

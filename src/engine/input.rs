@@ -141,12 +141,25 @@ pub fn read_batch(
                     Err(e) => {
                         let byte = e.position().map_or(fallback, |p| p.byte());
                         let line = reader.get_mut().line_at(byte);
+                        let (field, message) = match e.kind() {
+                            csv::ErrorKind::Utf8 { err, .. } => {
+                                let column = header.get(err.field()).map(str::to_string);
+                                let message = match &column {
+                                    Some(name) => {
+                                        format!("the cell of column `{name}` is not UTF-8 text")
+                                    }
+                                    None => "the row is not UTF-8 text".to_string(),
+                                };
+                                (column, message)
+                            }
+                            _ => (None, format!("not a valid CSV row: {e}")),
+                        };
                         chunk.push(RawRecord::Read(Err(RecordError {
                             line,
                             id: None,
                             kind: ErrorKind::ParseError,
-                            field: None,
-                            message: format!("not a valid CSV row: {e}"),
+                            field,
+                            message,
                         })));
                         if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                             break;
