@@ -217,10 +217,14 @@ fn hostile_batches() {
     let mut seen = 0;
     insta::glob!("cases/hostile/cases/*", |path| {
         if path.extension().is_some_and(|x| x == "expect") {
-            let batch = ["jsonl", "json", "csv"]
+            let batches = ["jsonl", "json", "csv"]
                 .iter()
-                .any(|x| path.with_extension(x).exists());
-            assert!(batch, "{}: an expect file without a batch", path.display());
+                .filter(|x| path.with_extension(x).exists())
+                .count();
+            assert!(batches > 0, "{}: an expect file without a batch", path.display());
+            // Two batches named alike would share it, and one of them be checked against the
+            // other's expectations.
+            assert!(batches < 2, "{}: an expect file of two batches", path.display());
             return;
         }
         seen += 1;
