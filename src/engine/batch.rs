@@ -138,7 +138,7 @@ pub struct BatchRun<'e> {
     held: Vec<Held>,
     waiting: Vec<Waiting>,
     /// Rendered mode: the spool and the candidates (ids and keys only).
-    spool: Option<io::BufWriter<tempfile::SpooledTempFile>>,
+    spool: Option<Spool>,
     spooled: usize,
     candidates: Vec<Candidate>,
     /// The first record errors, with their text.
@@ -148,6 +148,10 @@ pub struct BatchRun<'e> {
     /// Set from outside (Ctrl-C) to stop the batch at the next chunk.
     cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
+
+/// The spool, LZ4-compressed: decisions repeat their rules' texts, so it shrinks several times
+/// over, and writing it to disk and reading it back was a quarter of a run.
+type Spool = io::BufWriter<lz4_flex::frame::FrameEncoder<tempfile::SpooledTempFile>>;
 
 /// Spool frames: a finished record, or a waiting one with both endings.
 const FRAME_READY: u8 = 0;
@@ -492,8 +496,10 @@ impl<'e> BatchRun<'e> {
             Step::WaitingRendered(w) => {
                 let spool = self.spool.get_or_insert_with(|| {
                     io::BufWriter::with_capacity(
-                        1 << 20,
-                        tempfile::SpooledTempFile::new(SPOOL_IN_MEMORY),
+                        1 << 16,
+                        lz4_flex::frame::FrameEncoder::new(tempfile::SpooledTempFile::new(
+                            SPOOL_IN_MEMORY,
+                        )),
                     )
                 });
                 spool.write_all(&[FRAME_WAITING])?;
@@ -550,9 +556,14 @@ impl<'e> BatchRun<'e> {
         let Some(spool) = self.spool.take() else {
             return Ok(());
         };
-        let mut spool = spool.into_inner().map_err(|e| e.into_error())?;
+        let mut spool = spool
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .finish()
+            .map_err(io::Error::other)?;
         spool.rewind()?;
-        let mut reader = BufReader::with_capacity(1 << 20, spool);
+        let mut reader =
+            BufReader::with_capacity(1 << 16, lz4_flex::frame::FrameDecoder::new(spool));
         let mut waiting_index = 0usize;
         let mut joined = Vec::new();
         for _ in 0..self.spooled {
