@@ -394,8 +394,8 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
                 "interrupted",
             ))));
         }
+        let candidates = run.candidates(sink)?;
         let contexts = std::mem::take(&mut run.error_contexts);
-        let candidates = run.candidates();
         let allocation = match (&mut ledger, &broken) {
             (Some(ledger), None) => ledger.allocate_and_record(
                 engine.name(),

@@ -145,6 +145,8 @@ pub struct BatchRun<'e> {
     pub error_contexts: Vec<ErrorContext>,
     /// Threads for phase one; rayon's global pool when `None`.
     pool: Option<Arc<rayon::ThreadPool>>,
+    /// Records of the last chunk decided but not yet placed (see [`Self::push_chunk`]).
+    pending: Vec<Processed>,
     /// Set from outside (Ctrl-C) to stop the batch at the next chunk.
     cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
@@ -225,6 +227,7 @@ impl<'e> BatchRun<'e> {
             candidates: Vec::new(),
             error_contexts: Vec::new(),
             pool: None,
+            pending: Vec::new(),
             cancel: None,
         }
     }
@@ -401,30 +404,71 @@ impl<'e> BatchRun<'e> {
     }
 
     /// Phase one for a chunk of records, in parallel, order kept.
-    fn feed(&mut self, chunk: Vec<RawRecord>) -> Vec<Processed> {
-        let (engine, options) = (self.engine, self.options);
-        let templates = self.templates.clone();
-        let work = move || -> Vec<Processed> {
-            chunk
-                .into_par_iter()
-                .with_min_len(64)
-                .map(|raw| Self::process(engine, options, templates.as_deref(), raw))
-                .collect()
-        };
-        match &self.pool {
-            Some(pool) => pool.install(work),
-            None => work(),
-        }
+    fn feed(
+        engine: &Engine,
+        options: super::EvalOptions,
+        templates: Option<&JsonTemplates>,
+        chunk: Vec<RawRecord>,
+    ) -> Vec<Processed> {
+        chunk
+            .into_par_iter()
+            .with_min_len(64)
+            .map(|raw| Self::process(engine, options, templates, raw))
+            .collect()
     }
 
-    /// Phase one for a chunk, and its records placed in order.
+    /// Phase one for a chunk, and its records placed in order. With more than one thread, the
+    /// chunk is decided while the previous one is placed (placing is serial: duplicate ids,
+    /// writing, the spool), so its records are placed by the next call or by [`Self::flush`].
     pub fn push_chunk(
         &mut self,
         chunk: Vec<RawRecord>,
         sink: &mut dyn RecordSink,
     ) -> io::Result<()> {
-        let processed = self.feed(chunk);
-        for item in processed {
+        let (engine, options) = (self.engine, self.options);
+        let templates = self.templates.clone();
+        let pool = self.pool.clone();
+        let threads = pool
+            .as_ref()
+            .map_or_else(rayon::current_num_threads, |p| p.current_num_threads());
+        if threads <= 1 {
+            let processed = match &pool {
+                Some(pool) => {
+                    pool.install(|| Self::feed(engine, options, templates.as_deref(), chunk))
+                }
+                None => Self::feed(engine, options, templates.as_deref(), chunk),
+            };
+            self.pending.extend(processed);
+            return self.flush(sink);
+        }
+        let previous = std::mem::take(&mut self.pending);
+        let mut fresh = Vec::new();
+        let mut placed = Ok(());
+        // The same body in rayon's global pool or in the run's own.
+        macro_rules! overlapped {
+            ($($in_scope:tt)+) => {
+                $($in_scope)+(|scope| {
+                    scope.spawn(|_| {
+                        fresh = Self::feed(engine, options, templates.as_deref(), chunk);
+                    });
+                    placed = previous
+                        .into_iter()
+                        .try_for_each(|item| self.place(item, sink));
+                })
+            };
+        }
+        match &pool {
+            Some(pool) => overlapped!(pool.in_place_scope),
+            None => overlapped!(rayon::in_place_scope),
+        }
+        self.pending = fresh;
+        placed
+    }
+
+    /// Places the records of the last chunk that are still waiting ([`read_batch`](super::read_batch),
+    /// [`Self::candidates`] and [`Self::finish`] do it).
+    pub fn flush(&mut self, sink: &mut dyn RecordSink) -> io::Result<()> {
+        for item in std::mem::take(&mut self.pending) {
             self.place(item, sink)?;
         }
         Ok(())
@@ -515,15 +559,19 @@ impl<'e> BatchRun<'e> {
         }
     }
 
-    /// The candidates for caps, in input order.
-    pub fn candidates(&self) -> Vec<Candidate> {
+    /// The candidates for caps, in input order, once every record pushed is placed (the
+    /// records still waiting are placed first: a candidate is only known to be one, and not a
+    /// duplicate id, once placed).
+    pub fn candidates(&mut self, sink: &mut dyn RecordSink) -> io::Result<Vec<Candidate>> {
+        self.flush(sink)?;
         if self.templates.is_some() {
-            return self.candidates.clone();
+            return Ok(self.candidates.clone());
         }
-        self.waiting
+        Ok(self
+            .waiting
             .iter()
             .map(|w| self.engine.candidate(&w.case, &w.decided))
-            .collect()
+            .collect())
     }
 
     /// Phase two with the given allocation, then the rest of the output in order.
@@ -532,6 +580,7 @@ impl<'e> BatchRun<'e> {
         allocation: &AllocationResult,
         sink: &mut dyn RecordSink,
     ) -> io::Result<()> {
+        self.flush(sink)?;
         let overflow_of = |index: usize| match allocation.allocations.get(index) {
             Some(Allocation::Overflow { queue_position }) => Some(*queue_position),
             _ => None,
@@ -598,11 +647,12 @@ impl<'e> BatchRun<'e> {
 
     /// Phase two against a grant book, then the rest of the output; returns the allocation.
     pub fn finish(
-        self,
+        mut self,
         book: &dyn GrantBook,
         sink: &mut dyn RecordSink,
     ) -> io::Result<AllocationResult> {
-        let allocation = caps::allocate(&self.engine.policy, &self.candidates(), book);
+        let candidates = self.candidates(sink)?;
+        let allocation = caps::allocate(&self.engine.policy, &candidates, book);
         self.complete(&allocation, sink)?;
         Ok(allocation)
     }

@@ -63,6 +63,19 @@ pub fn read_batch(
     sink: &mut dyn RecordSink,
     progress: &dyn Fn(u64),
 ) -> Result<(), InputError> {
+    let read = read_chunks(run, input, format, sink, progress);
+    // Every record read is placed, whatever ended the reading.
+    run.flush(sink)?;
+    read
+}
+
+fn read_chunks(
+    run: &mut BatchRun<'_>,
+    input: &mut dyn BufRead,
+    format: InputFormat,
+    sink: &mut dyn RecordSink,
+    progress: &dyn Fn(u64),
+) -> Result<(), InputError> {
     match format {
         InputFormat::Jsonl => {
             let mut reader = LineReader::new(input);
