@@ -11,7 +11,6 @@ use std::io::{self, BufReader, Read, Seek, Write};
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use rustc_hash::FxHashSet;
 
 use super::Engine;
 use crate::caps::{self, Allocation, AllocationResult, Candidate, GrantBook};
@@ -132,7 +131,7 @@ enum Held {
 pub struct BatchRun<'e> {
     engine: &'e Engine,
     options: super::EvalOptions,
-    seen: FxHashSet<Box<str>>,
+    seen: super::ids::IdSet,
     templates: Option<Arc<JsonTemplates>>,
     /// Library mode: records after the first waiting one, in order.
     held: Vec<Held>,
@@ -218,7 +217,7 @@ impl<'e> BatchRun<'e> {
         BatchRun {
             engine,
             options,
-            seen: FxHashSet::default(),
+            seen: super::ids::IdSet::default(),
             templates: None,
             held: Vec::new(),
             waiting: Vec::new(),
@@ -483,7 +482,9 @@ impl<'e> BatchRun<'e> {
             text,
         } = item;
         if let Some(id) = seen_id {
-            if self.seen.contains(&id) && !step.is_error() {
+            // Every record that has an id claims it, an error record too (a later record with
+            // it is a duplicate); an error record is not made a duplicate itself.
+            if !self.seen.insert(&id) && !step.is_error() {
                 let duplicate = RecordError {
                     line,
                     id: Some(id.to_string()),
@@ -501,8 +502,6 @@ impl<'e> BatchRun<'e> {
                     None => Step::Final(Record::Error(duplicate.clone())),
                 };
                 error = Some(duplicate);
-            } else {
-                self.seen.insert(id);
             }
         }
         if let Some(error) = error.or_else(|| match &step {

@@ -5,6 +5,7 @@
 //! and decided a chunk at a time, and decisions are written as soon as they are final.
 
 mod batch;
+mod ids;
 mod input;
 
 use std::path::Path;
