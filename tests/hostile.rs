@@ -221,10 +221,18 @@ fn hostile_batches() {
                 .iter()
                 .filter(|x| path.with_extension(x).exists())
                 .count();
-            assert!(batches > 0, "{}: an expect file without a batch", path.display());
+            assert!(
+                batches > 0,
+                "{}: an expect file without a batch",
+                path.display()
+            );
             // Two batches named alike would share it, and one of them be checked against the
             // other's expectations.
-            assert!(batches < 2, "{}: an expect file of two batches", path.display());
+            assert!(
+                batches < 2,
+                "{}: an expect file of two batches",
+                path.display()
+            );
             return;
         }
         seen += 1;
