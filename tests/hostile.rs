@@ -531,10 +531,15 @@ fn a_schema_with_fields_named_like_keywords_decides_cases() {
     }
 }
 
-/// Spawns `readmit eval policies/storskog --cases - --format jsonl` (with `extra` arguments) and
-/// writes `feed` to its stdin; between parts, `feed` may look at the running process (its id).
-/// Returns its output.
-fn eval_stdin(extra: &[&str], feed: &mut dyn FnMut(&mut dyn Write, u32) -> bool) -> Output {
+/// Runs `readmit eval policies/storskog --cases - --format jsonl` (with `extra` arguments) on
+/// `head`, then 50 MiB of the byte `filler`, then `tail`, written to its stdin as it reads; after
+/// 40 MiB of filler, reads its peak resident memory. Returns its output and that peak.
+fn eval_fifty_megabytes(
+    extra: &[&str],
+    head: &str,
+    filler: u8,
+    tail: &str,
+) -> (Output, Option<u64>) {
     let child = Command::new(env!("CARGO_BIN_EXE_readmit"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args([
@@ -558,11 +563,26 @@ fn eval_stdin(extra: &[&str], feed: &mut dyn FnMut(&mut dyn Write, u32) -> bool)
         panic!("no stdin");
     };
     // Output is drained by wait_with_output after stdin is closed; it is small until then.
-    while feed(&mut stdin, pid) {}
+    let megabyte = vec![filler; 1 << 20];
+    let mut peak = None;
+    let written = stdin.write_all(head.as_bytes());
+    assert!(written.is_ok(), "readmit stopped reading at once");
+    for sent in 1..=50 {
+        let written = stdin.write_all(&megabyte);
+        assert!(written.is_ok(), "readmit stopped reading after {sent} MB");
+        if sent == 40 {
+            let _ = stdin.flush();
+            std::thread::sleep(Duration::from_millis(200));
+            peak = peak_memory(pid);
+        }
+    }
+    let written = stdin.write_all(tail.as_bytes());
+    assert!(written.is_ok(), "readmit stopped reading at the end");
     drop(stdin);
-    child
+    let out = child
         .wait_with_output()
-        .unwrap_or_else(|e| panic!("readmit does not end: {e}"))
+        .unwrap_or_else(|e| panic!("readmit does not end: {e}"));
+    (out, peak)
 }
 
 /// The peak resident memory of a running process, in bytes (Linux only).
@@ -580,25 +600,12 @@ fn a_fifty_megabyte_line_is_one_parse_error_in_bounded_memory() {
     // Streamed through stdin, so that the memory of the running process can be read while the
     // line is half read: a reader that kept the line would hold 25 MB by then.
     let start = Instant::now();
-    let chunk = vec![b'x'; 1 << 20];
-    let mut sent = 0usize;
-    let mut peak = None;
-    let out = eval_stdin(&[], &mut |stdin, pid| {
-        let ok = match sent {
-            0 => stdin.write_all(format!("{GOOD}\n{{\"id\": \"").as_bytes()),
-            n if n <= 50 => stdin.write_all(&chunk),
-            51 => stdin.write_all(format!("\"}}\n{}\n", GOOD.replace("G1", "G3")).as_bytes()),
-            _ => return false,
-        };
-        assert!(ok.is_ok(), "readmit stopped reading after {sent} MB");
-        if sent == 40 {
-            let _ = stdin.flush();
-            std::thread::sleep(Duration::from_millis(200));
-            peak = peak_memory(pid);
-        }
-        sent += 1;
-        true
-    });
+    let (out, peak) = eval_fifty_megabytes(
+        &[],
+        &format!("{GOOD}\n{{\"id\": \""),
+        b'x',
+        &format!("\"}}\n{}\n", GOOD.replace("G1", "G3")),
+    );
     let took = start.elapsed();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
@@ -630,25 +637,12 @@ fn a_fifty_megabyte_line_is_one_parse_error_in_bounded_memory() {
 fn a_json_array_is_read_as_a_stream_in_bounded_memory() {
     // A .json batch was once read whole before its first record was decided: 50 MB of blanks
     // between two records held 50 MB. Now one element at a time is held.
-    let blanks = vec![b' '; 1 << 20];
-    let mut sent = 0usize;
-    let mut peak = None;
-    let out = eval_stdin(&["--input-format", "json"], &mut |stdin, pid| {
-        let ok = match sent {
-            0 => stdin.write_all(format!("[\n{GOOD},").as_bytes()),
-            n if n <= 50 => stdin.write_all(&blanks),
-            51 => stdin.write_all(format!("\n{}\n]\n", GOOD.replace("G1", "G3")).as_bytes()),
-            _ => return false,
-        };
-        assert!(ok.is_ok(), "readmit stopped reading after {sent} MB");
-        if sent == 40 {
-            let _ = stdin.flush();
-            std::thread::sleep(Duration::from_millis(200));
-            peak = peak_memory(pid);
-        }
-        sent += 1;
-        true
-    });
+    let (out, peak) = eval_fifty_megabytes(
+        &["--input-format", "json"],
+        &format!("[\n{GOOD},"),
+        b' ',
+        &format!("\n{}\n]\n", GOOD.replace("G1", "G3")),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert_eq!(
