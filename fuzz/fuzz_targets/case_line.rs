@@ -11,7 +11,8 @@
 //! 3. The bytes as a JSON array batch: reading ends, and both modes give the same records.
 #![no_main]
 
-use std::sync::OnceLock;
+#[path = "shared/storskog.rs"]
+mod storskog;
 
 use libfuzzer_sys::fuzz_target;
 use readmit::cases::{ErrorKind, RecordError};
@@ -19,17 +20,6 @@ use readmit::diagnostics::{Describe, Diagnostic, ErrorFormat, render};
 use readmit::engine::{BatchRun, InputError, InputFormat, RecordSink, Tally, read_batch};
 use readmit::source::{SourceFile, Span};
 use readmit::{Engine, EvalOptions, Record, VersionChoice};
-
-fn engine() -> &'static Engine {
-    static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/storskog");
-        match Engine::load(std::path::Path::new(path)) {
-            Ok(engine) => engine,
-            Err(errors) => panic!("the Storskog policy does not load: {errors:?}"),
-        }
-    })
-}
 
 /// A record error as the command line shows it.
 struct Shown<'a>(&'a RecordError);
@@ -179,7 +169,7 @@ fn records_in(data: &[u8]) -> usize {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let engine = engine();
+    let engine = storskog::engine();
     if let Ok(text) = std::str::from_utf8(data) {
         one_record(engine, text);
     }

@@ -11,25 +11,15 @@
 //!   batch of one.
 #![no_main]
 
-use std::sync::OnceLock;
+#[path = "shared/storskog.rs"]
+mod storskog;
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use readmit::cases::ErrorKind;
 use readmit::dates::{Date, format_date, parse_date};
-use readmit::{Engine, EvalOptions, Record, VersionChoice};
+use readmit::{EvalOptions, Record, VersionChoice};
 use serde_json::{Map, Value, json};
-
-fn engine() -> &'static Engine {
-    static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/storskog");
-        match Engine::load(std::path::Path::new(path)) {
-            Ok(engine) => engine,
-            Err(errors) => panic!("the Storskog policy does not load: {errors:?}"),
-        }
-    })
-}
 
 /// Countries the rules name (RU, the war zones), neighbours on the route, and a few others.
 const COUNTRIES: &[&str] = &[
@@ -230,7 +220,7 @@ impl Input {
 }
 
 fuzz_target!(|input: Input| {
-    let engine = engine();
+    let engine = storskog::engine();
     let record = input.record();
     let text = record.to_string();
     let case = match engine.read_json(&text, 1) {
