@@ -7,7 +7,7 @@
 //! cap, it and everything after it wait in a spool file, and only the candidates' ids and order
 //! keys stay in memory.
 
-use std::io::{self, BufReader, Read, Seek, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -150,15 +150,11 @@ pub struct BatchRun<'e> {
     cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
-/// The spool, LZ4-compressed: decisions repeat their rules' texts, so it shrinks several times
-/// over, and writing it to disk and reading it back was a quarter of a run.
-type Spool = io::BufWriter<lz4_flex::frame::FrameEncoder<tempfile::SpooledTempFile>>;
+use super::spool::Spool;
 
 /// Spool frames: a finished record, or a waiting one with both endings.
 const FRAME_READY: u8 = 0;
 const FRAME_WAITING: u8 = 1;
-/// Where the spool stays in memory before it goes to disk.
-const SPOOL_IN_MEMORY: usize = 16 * 1024 * 1024;
 /// The queue position written in an overflow record before it is known; split out again.
 const QUEUE_MARK: &[u8] = b"\"queue_position\":18446744073709551615";
 
@@ -402,6 +398,13 @@ impl<'e> BatchRun<'e> {
         }
     }
 
+    /// The threads phase one runs on.
+    fn threads(&self) -> usize {
+        self.pool
+            .as_ref()
+            .map_or_else(rayon::current_num_threads, |p| p.current_num_threads())
+    }
+
     /// Phase one for a chunk of records, in parallel, order kept.
     fn feed(
         engine: &Engine,
@@ -427,10 +430,7 @@ impl<'e> BatchRun<'e> {
         let (engine, options) = (self.engine, self.options);
         let templates = self.templates.clone();
         let pool = self.pool.clone();
-        let threads = pool
-            .as_ref()
-            .map_or_else(rayon::current_num_threads, |p| p.current_num_threads());
-        if threads <= 1 {
+        if self.threads() <= 1 {
             let processed = match &pool {
                 Some(pool) => {
                     pool.install(|| Self::feed(engine, options, templates.as_deref(), chunk))
@@ -537,14 +537,7 @@ impl<'e> BatchRun<'e> {
                 }
             },
             Step::WaitingRendered(w) => {
-                let spool = self.spool.get_or_insert_with(|| {
-                    io::BufWriter::with_capacity(
-                        1 << 16,
-                        lz4_flex::frame::FrameEncoder::new(tempfile::SpooledTempFile::new(
-                            SPOOL_IN_MEMORY,
-                        )),
-                    )
-                });
+                let spool = self.spool.get_or_insert_with(Spool::new);
                 spool.write_all(&[FRAME_WAITING])?;
                 spool.write_all(&tally_bytes(w.granted_tally))?;
                 spool.write_all(&tally_bytes(w.overflow_tally))?;
@@ -604,14 +597,7 @@ impl<'e> BatchRun<'e> {
         let Some(spool) = self.spool.take() else {
             return Ok(());
         };
-        let mut spool = spool
-            .into_inner()
-            .map_err(|e| e.into_error())?
-            .finish()
-            .map_err(io::Error::other)?;
-        spool.rewind()?;
-        let mut reader =
-            BufReader::with_capacity(1 << 16, lz4_flex::frame::FrameDecoder::new(spool));
+        let mut reader = BufReader::with_capacity(1 << 16, spool.finish()?);
         let mut waiting_index = 0usize;
         let mut joined = Vec::new();
         for _ in 0..self.spooled {

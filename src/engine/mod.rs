@@ -7,6 +7,7 @@
 mod batch;
 mod ids;
 mod input;
+mod spool;
 
 use std::path::Path;
 use std::sync::Arc;
