@@ -274,7 +274,7 @@ impl<'r> LineReader<'r> {
                     ended = buffer.is_empty() && !too_long;
                     break;
                 }
-                let (take, found) = match available.iter().position(|&b| b == b'\n') {
+                let (take, found) = match memchr::memchr(b'\n', available) {
                     Some(i) => (i + 1, true),
                     None => (available.len(), false),
                 };

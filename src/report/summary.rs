@@ -49,6 +49,15 @@ impl Summary {
         }
     }
 
+    /// Counts `decided` decisions of one version and outcome, `warned` of them with warnings.
+    pub fn add_decided(&mut self, version: &str, outcome: &str, decided: usize, warned: usize) {
+        self.read += decided;
+        self.decided += decided;
+        *self.by_outcome.entry(outcome.to_string()).or_default() += decided;
+        *self.by_version.entry(version.to_string()).or_default() += decided;
+        self.warned += warned;
+    }
+
     /// Counts one error record.
     pub fn count_error(&mut self, kind: &str) {
         self.read += 1;
