@@ -266,3 +266,160 @@ fn a_batch_that_cannot_be_read_is_a_read_error_in_every_format() {
         assert!(output.stdout.is_empty(), "{format}");
     }
 }
+
+// ---- faults in the middle of a batch, through the library ----------------------------------
+
+mod midway {
+    use std::io::{self, BufReader, Read};
+
+    use readmit::engine::{BatchRun, InputError, InputFormat, RecordSink, Tally, read_batch};
+    use readmit::{Engine, EvalOptions, Record};
+
+    fn engine() -> Engine {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(super::POLICY);
+        Engine::load(&path).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    /// Keeps the line of each record written, and fails once, on the `fail_at`-th (from 1):
+    /// a transient failure (a full pipe, say), after which writes would succeed again.
+    struct Sink {
+        lines: Vec<u64>,
+        fail_at: Option<usize>,
+    }
+
+    impl RecordSink for Sink {
+        fn record(&mut self, _: Record) -> io::Result<()> {
+            Err(io::Error::other("records mode is not used here"))
+        }
+
+        fn rendered(&mut self, bytes: &[u8], _: Tally) -> io::Result<()> {
+            if self.fail_at == Some(self.lines.len() + 1) {
+                self.fail_at = None;
+                return Err(io::Error::other("the pipe is full"));
+            }
+            let record: serde_json::Value =
+                serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("{e}"));
+            self.lines.push(record["line"].as_u64().unwrap_or(0));
+            Ok(())
+        }
+    }
+
+    /// Gives `data`, then fails once `limit` bytes were given.
+    struct FailAfter {
+        data: Vec<u8>,
+        given: usize,
+        limit: usize,
+    }
+
+    impl Read for FailAfter {
+        fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+            if self.given >= self.limit.min(self.data.len()) {
+                return match self.given < self.data.len() {
+                    true => Err(io::Error::other("the disk failed")),
+                    false => Ok(0),
+                };
+            }
+            let end = self
+                .limit
+                .min(self.data.len())
+                .min(self.given + buffer.len());
+            let part = &self.data[self.given..end];
+            buffer[..part.len()].copy_from_slice(part);
+            self.given = end;
+            Ok(part.len())
+        }
+    }
+
+    fn run(
+        engine: &Engine,
+        threads: usize,
+        data: Vec<u8>,
+        limit: usize,
+        format: InputFormat,
+        fail_at: Option<usize>,
+    ) -> (Vec<u64>, Result<(), InputError>) {
+        let mut run = BatchRun::new(engine, EvalOptions::default())
+            .rendering_json()
+            .with_threads(threads);
+        let mut sink = Sink {
+            lines: Vec::new(),
+            fail_at,
+        };
+        let mut input = BufReader::with_capacity(
+            512,
+            FailAfter {
+                data,
+                given: 0,
+                limit,
+            },
+        );
+        let result = read_batch(&mut run, &mut input, format, &mut sink, &|_| {});
+        // As the command line does after a batch cut short: every record read is decided and
+        // written (records after a capped one wait for the allocation).
+        if matches!(result, Err(InputError::Read(_))) {
+            let finished = run.finish(&readmit::caps::NoLedger, &mut sink);
+            assert!(finished.is_ok(), "{finished:?}");
+        }
+        (sink.lines, result)
+    }
+
+    #[test]
+    fn a_failed_write_leaves_a_prefix_of_the_batch_on_any_number_of_threads() {
+        // With two threads the next chunk, decided while the failing one was placed, was then
+        // written after the gap.
+        let engine = engine();
+        let batch: String = (1..=20_000)
+            .map(|i| format!("{{\"id\": \"X{i}\"}}\n"))
+            .collect();
+        for threads in [1, 2] {
+            let (lines, result) = run(
+                &engine,
+                threads,
+                batch.clone().into_bytes(),
+                usize::MAX,
+                InputFormat::Jsonl,
+                Some(10),
+            );
+            assert!(
+                matches!(result, Err(InputError::Io(_))),
+                "{threads}: {result:?}"
+            );
+            assert!(
+                lines == (1..=9).collect::<Vec<u64>>(),
+                "{threads} threads: {} records written, the 10th of line {:?}",
+                lines.len(),
+                lines.get(9)
+            );
+        }
+    }
+
+    #[test]
+    fn a_read_failure_midway_places_what_was_read_and_is_a_read_error_in_every_format() {
+        let engine = engine();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for (file, format, first_line) in [
+            ("examples/cases/storskog.jsonl", InputFormat::Jsonl, 1),
+            ("examples/cases/storskog.csv", InputFormat::Csv, 2),
+        ] {
+            let data = std::fs::read(root.join(file)).unwrap_or_else(|e| panic!("{e}"));
+            let limit = data.len() / 2;
+            // The lines wholly before the failure.
+            let whole = data[..limit].iter().filter(|&&b| b == b'\n').count() as u64;
+            for threads in [1, 2] {
+                let (lines, result) = run(&engine, threads, data.clone(), limit, format, None);
+                // A CSV row failing midway was taken for a bad row, and the batch for whole.
+                assert!(
+                    matches!(result, Err(InputError::Read(_))),
+                    "{file}: {result:?}"
+                );
+                let last = lines.last().copied().unwrap_or(0);
+                assert!(
+                    lines == (first_line..=last).collect::<Vec<u64>>(),
+                    "{file}, {threads} threads: not a prefix of the batch"
+                );
+                // Every whole record before the failure is placed (CSV reads one row ahead).
+                assert!(last + 1 >= whole, "{file}: {last} of {whole} lines placed");
+            }
+        }
+    }
+}

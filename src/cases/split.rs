@@ -136,10 +136,14 @@ impl<'r> JsonArrayReader<'r> {
         self.bytes_read += bytes as u64;
     }
 
+    /// Skips a byte order mark, byte by byte: a pipe may deliver it in parts.
     fn skip_byte_order_mark(&mut self) -> io::Result<()> {
-        const MARK: &[u8] = "\u{feff}".as_bytes();
-        if self.input.fill_buf()?.starts_with(MARK) {
-            self.advance(MARK.len());
+        for &byte in "\u{feff}".as_bytes() {
+            if self.peek()? != Some(byte) {
+                // Bytes of a mark cut short start no JSON either: the array is refused next.
+                return Ok(());
+            }
+            self.advance(1);
         }
         Ok(())
     }
@@ -331,6 +335,16 @@ mod tests {
         );
         let second = reader.next_element().ok().flatten();
         assert_eq!(second.map(|e| e.bytes), Some(b"1".to_vec()));
+        assert!(matches!(reader.next_element(), Ok(None)));
+    }
+
+    #[test]
+    fn a_byte_order_mark_delivered_a_byte_at_a_time_is_skipped() {
+        let text = "\u{feff}[{\"a\": 1}]";
+        let mut input = std::io::BufReader::with_capacity(1, text.as_bytes());
+        let mut reader = JsonArrayReader::new(&mut input, 1000);
+        let first = reader.next_element().ok().flatten().map(|e| e.bytes);
+        assert_eq!(first, Some(b"{\"a\": 1}".to_vec()));
         assert!(matches!(reader.next_element(), Ok(None)));
     }
 

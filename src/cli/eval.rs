@@ -397,7 +397,7 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
     type Done = (
         crate::caps::AllocationResult,
         Vec<crate::engine::ErrorContext>,
-        Option<(usize, String)>,
+        Option<EvalError>,
     );
     let mut work = |sink: &mut CliSink| -> Result<Done, RunError> {
         sink.writer.begin(&mut sink.out)?;
@@ -409,11 +409,20 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
             run = run.with_threads(threads);
         }
         run = run.with_cancel(super::INTERRUPTED.clone());
-        // A file that breaks off (a JSON array not closed) still gets every record read so far
-        // decided and written; the run then ends with the error, and records no grant.
+        // A file that breaks off (a JSON array not closed, a read that fails midway) still gets
+        // every record read so far decided and written; the run then ends with the error, and
+        // records no grant.
         let broken = match read_batch(&mut run, &mut input, input_format, sink, &report_progress) {
             Ok(()) => None,
-            Err(InputError::Format { line, message }) => Some((line, message)),
+            Err(InputError::Format { line, message }) => Some(EvalError::BadInput {
+                path: cases_name.clone(),
+                line,
+                message: format!("{message}; every record before it was decided"),
+            }),
+            Err(InputError::Read(e)) => Some(EvalError::CannotRead {
+                path: cases_name.clone(),
+                reason: format!("{e}; every record read before the failure was decided"),
+            }),
             Err(e) => return Err(e.into()),
         };
         let interrupted = || super::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst);
@@ -555,12 +564,8 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
         }
         eprint!("{summary}");
     }
-    if let Some((line, message)) = broken {
-        return fail(EvalError::BadInput {
-            path: cases_name,
-            line,
-            message: format!("{message}; every record before it was decided"),
-        });
+    if let Some(error) = broken {
+        return fail(error);
     }
     if summary.errors > 0 { 3 } else { 0 }
 }

@@ -460,7 +460,10 @@ impl<'e> BatchRun<'e> {
             Some(pool) => overlapped!(pool.in_place_scope),
             None => overlapped!(rayon::in_place_scope),
         }
-        self.pending = fresh;
+        // After a failed write, nothing more is placed: the output stays a prefix of the batch.
+        if placed.is_ok() {
+            self.pending = fresh;
+        }
         placed
     }
 

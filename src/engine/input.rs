@@ -82,9 +82,13 @@ fn read_chunks(
             loop {
                 let mut chunk = Vec::with_capacity(CHUNK);
                 while chunk.len() < CHUNK {
-                    match reader.next_record().map_err(InputError::Read)? {
-                        Some(raw) => chunk.push(raw),
-                        None => break,
+                    match reader.next_record() {
+                        Ok(Some(raw)) => chunk.push(raw),
+                        Ok(None) => break,
+                        Err(error) => {
+                            run.push_chunk(chunk, sink)?;
+                            return Err(InputError::Read(error));
+                        }
                     }
                 }
                 let done = chunk.len() < CHUNK;
@@ -151,6 +155,14 @@ fn read_chunks(
                         let line = reader.get_mut().line_at(byte);
                         chunk.push(RawRecord::Read(columns.read(&row, line, shape, id_slot)));
                     }
+                    Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
+                        // The file could not be read on: not a bad row, the batch is cut short.
+                        run.push_chunk(chunk, sink)?;
+                        return Err(InputError::Read(match e.into_kind() {
+                            csv::ErrorKind::Io(error) => error,
+                            other => io::Error::other(format!("{other:?}")),
+                        }));
+                    }
                     Err(e) => {
                         let byte = e.position().map_or(fallback, |p| p.byte());
                         let line = reader.get_mut().line_at(byte);
@@ -174,9 +186,6 @@ fn read_chunks(
                             field,
                             message,
                         })));
-                        if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                            break;
-                        }
                     }
                 }
                 if chunk.len() == CHUNK {
