@@ -556,11 +556,12 @@ impl<'e> BatchRun<'e> {
 
     /// The candidates for caps, in input order, once every record pushed is placed (the
     /// records still waiting are placed first: a candidate is only known to be one, and not a
-    /// duplicate id, once placed).
+    /// duplicate id, once placed). Asked once, before [`Self::complete`]: in the rendered mode
+    /// they are handed over, not copied (a copy was the run's peak of memory).
     pub fn candidates(&mut self, sink: &mut dyn RecordSink) -> io::Result<Vec<Candidate>> {
         self.flush(sink)?;
         if self.templates.is_some() {
-            return Ok(self.candidates.clone());
+            return Ok(std::mem::take(&mut self.candidates));
         }
         Ok(self
             .waiting
