@@ -5,6 +5,7 @@
 //! render three ways: `human` (miette's graphical report), `plain` (the same without colour, for
 //! logs and snapshots) and `json` (one object per line, for editors and CI).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use miette::{LabeledSpan, MietteDiagnostic};
@@ -246,22 +247,31 @@ fn has_long_line(text: &str, (start, end): (usize, usize)) -> bool {
 }
 
 /// A character that must not reach a terminal as it is: a control character (it may start an
-/// escape sequence) other than a line end or a tab.
-fn is_unsafe(c: char) -> bool {
+/// escape sequence) other than a line end or a tab. Policy texts may not hold one at all.
+pub(crate) fn is_unsafe(c: char) -> bool {
     c.is_control() && !matches!(c, '\n' | '\t')
 }
 
-/// Free text (a message, a help, a label) with its unsafe characters written as escapes.
-fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+/// Text with the characters `escaped` picks written as escapes (`\u{1b}`); borrowed when there
+/// are none.
+pub(crate) fn escape_chars(text: &str, escaped: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(&escaped) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if is_unsafe(c) {
+        if escaped(c) {
             out.extend(c.escape_debug());
         } else {
             out.push(c);
         }
     }
-    out
+    Cow::Owned(out)
+}
+
+/// Free text (a message, a help, a label) with its unsafe characters written as escapes.
+fn printable(text: &str) -> String {
+    escape_chars(text, is_unsafe).into_owned()
 }
 
 /// The copy of a diagnostic that is printed on a terminal. Its source is cut down to the lines

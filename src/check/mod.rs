@@ -110,7 +110,7 @@ pub fn check_path(path: &Path) -> CheckReport {
     let listed = std::fs::metadata(path).is_ok_and(|m| m.is_dir());
     for (file_path, in_tests) in &files {
         let display = file_path.display().to_string();
-        if listed && links_outside(path, file_path) {
+        if listed && leads_outside(path, file_path) {
             diagnostics.push(Diagnostic::bare(&CheckError::LinkOutside { path: display }));
             continue;
         }
@@ -170,12 +170,18 @@ fn list_files(path: &Path) -> Result<(PathBuf, Vec<(PathBuf, bool)>), Diagnostic
     Ok((path.to_path_buf(), files))
 }
 
-/// Whether a file found in a policy folder leads out of it, through a symbolic link (the file's
-/// own, or that of its `tests/` folder).
-fn links_outside(folder: &Path, file: &Path) -> bool {
-    match (file.canonicalize(), folder.canonicalize()) {
+/// Whether a path inside `folder` by its name leads out of it, through a symbolic link (of the
+/// file, or of a folder on the way). A path that does not resolve (missing, a dangling link)
+/// does not: reading it will say why. The folder of a file named without one
+/// (`readmit check v.policy`) is the current folder.
+fn leads_outside(folder: &Path, path: &Path) -> bool {
+    let folder = if folder.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        folder
+    };
+    match (path.canonicalize(), folder.canonicalize()) {
         (Ok(real), Ok(base)) => !real.starts_with(base),
-        // Unresolvable (a dangling link): reading it will say why.
         _ => false,
     }
 }
@@ -191,17 +197,7 @@ pub(crate) fn resolve_inside(folder: &Path, relative: &str) -> Option<PathBuf> {
         return None;
     }
     let joined = folder.join(candidate);
-    // A symlink may still lead outside: compare canonical paths when both exist. The folder of
-    // a file named without one (`readmit check v.policy`) is the current folder.
-    let base = if folder.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        folder
-    };
-    match (joined.canonicalize(), base.canonicalize()) {
-        (Ok(real), Ok(base)) if !real.starts_with(&base) => None,
-        _ => Some(joined),
-    }
+    (!leads_outside(folder, &joined)).then_some(joined)
 }
 
 fn kind_of(item: &ItemKind) -> &'static str {

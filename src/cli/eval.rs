@@ -182,21 +182,17 @@ fn field_span(text: &str, field: Option<&str>) -> Span {
         })
 }
 
-/// Why a run stopped.
+/// Why a run stopped. (A batch that cannot be read to its end is not one: what was read is
+/// decided, and the run ends with the error afterwards.)
 enum RunError {
-    Input(InputError),
+    /// Writing the output failed, or the run was interrupted (`ErrorKind::Interrupted`).
+    Write(io::Error),
     Ledger(crate::caps::ledger::LedgerError),
-}
-
-impl From<InputError> for RunError {
-    fn from(e: InputError) -> Self {
-        RunError::Input(e)
-    }
 }
 
 impl From<io::Error> for RunError {
     fn from(e: io::Error) -> Self {
-        RunError::Input(InputError::Io(e))
+        RunError::Write(e)
     }
 }
 
@@ -423,14 +419,14 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
                 path: cases_name.clone(),
                 reason: format!("{e}; every record read before the failure was decided"),
             }),
-            Err(e) => return Err(e.into()),
+            Err(InputError::Io(e)) => return Err(RunError::Write(e)),
         };
         let interrupted = || super::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst);
         if interrupted() {
-            return Err(RunError::Input(InputError::Io(io::Error::new(
+            return Err(RunError::Write(io::Error::new(
                 io::ErrorKind::Interrupted,
                 "interrupted",
-            ))));
+            )));
         }
         let candidates = run.candidates(sink)?;
         let contexts = std::mem::take(&mut run.error_contexts);
@@ -460,14 +456,14 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
         Err(RunError::Ledger(crate::caps::ledger::LedgerError::Interrupted)) => {
             return interrupted_exit(args);
         }
-        Err(RunError::Input(InputError::Io(e))) if e.kind() == io::ErrorKind::Interrupted => {
+        Err(RunError::Write(e)) if e.kind() == io::ErrorKind::Interrupted => {
             return interrupted_exit(args);
         }
         Err(RunError::Ledger(e)) => {
             print_diagnostics(&[Diagnostic::bare(&e)], format);
             return 2;
         }
-        Err(RunError::Input(InputError::Io(e))) => {
+        Err(RunError::Write(e)) => {
             let target = args
                 .output
                 .as_ref()
@@ -477,20 +473,6 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
                 path: target,
                 reason: e.to_string(),
                 closed: e.kind() == io::ErrorKind::BrokenPipe,
-            });
-        }
-        Err(RunError::Input(InputError::Read(e))) => {
-            let _ = sink.failed.take();
-            return fail(EvalError::CannotRead {
-                path: cases_name,
-                reason: e.to_string(),
-            });
-        }
-        Err(RunError::Input(InputError::Format { line, message })) => {
-            return fail(EvalError::BadInput {
-                path: cases_name,
-                line,
-                message,
             });
         }
     };

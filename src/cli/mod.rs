@@ -76,42 +76,28 @@ pub enum Command {
     Fmt(fmt::FmtArgs),
 }
 
-/// Set when a write to standard output failed: nothing more is written there.
-static STDOUT_FAILED: AtomicBool = AtomicBool::new(false);
-/// The first error writing to standard output, for the closing message.
-static STDOUT_ERROR: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+/// The first error writing to standard output (a closed pipe, a full disk): once it is set,
+/// nothing more is written there, and the command ends with it.
+static STDOUT_ERROR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
-/// Writes a line to standard output; after a failure (a closed pipe, a full disk) writes
-/// nothing more and remembers why.
+/// Writes to standard output unless a write has failed already; remembers the first failure.
+fn write_stdout(write: impl FnOnce(&mut std::io::StdoutLock<'static>) -> std::io::Result<()>) {
+    if STDOUT_ERROR.get().is_some() {
+        return;
+    }
+    if let Err(e) = write(&mut std::io::stdout().lock()) {
+        let _ = STDOUT_ERROR.set(e.to_string());
+    }
+}
+
+/// Writes a line to standard output (see [`write_stdout`]).
 pub(crate) fn write_out(args: std::fmt::Arguments<'_>) {
-    if STDOUT_FAILED.load(Ordering::Relaxed) {
-        return;
-    }
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout
-        .write_fmt(args)
-        .and_then(|()| stdout.write_all(b"\n"))
-    {
-        stdout_failed(&e);
-    }
+    write_stdout(|out| out.write_fmt(args).and_then(|()| out.write_all(b"\n")));
 }
 
-/// Writes text to standard output as it is (see [`write_out`]).
+/// Writes text to standard output as it is (see [`write_stdout`]).
 pub(crate) fn write_raw(text: &str) {
-    if STDOUT_FAILED.load(Ordering::Relaxed) {
-        return;
-    }
-    if let Err(e) = std::io::stdout().lock().write_all(text.as_bytes()) {
-        stdout_failed(&e);
-    }
-}
-
-/// Records that standard output cannot be written.
-pub(crate) fn stdout_failed(error: &std::io::Error) {
-    STDOUT_FAILED.store(true, Ordering::Relaxed);
-    if let Ok(mut slot) = STDOUT_ERROR.lock() {
-        slot.get_or_insert_with(|| error.to_string());
-    }
+    write_stdout(|out| out.write_all(text.as_bytes()));
 }
 
 /// `println!` that never panics: see [`write_out`].
@@ -132,12 +118,7 @@ pub fn run(cli: Cli) -> u8 {
     // and the ledger's transaction is rolled back by SQLite).
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
     let code = run_command(cli);
-    if STDOUT_FAILED.load(Ordering::Relaxed) {
-        let reason = STDOUT_ERROR
-            .lock()
-            .ok()
-            .and_then(|r| r.clone())
-            .unwrap_or_default();
+    if let Some(reason) = STDOUT_ERROR.get() {
         eprintln!(
             "readmit: standard output could not be written ({reason}); the output is incomplete"
         );

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::Engine;
+use super::spool::Spool;
 use crate::caps::{self, Allocation, AllocationResult, Candidate, GrantBook};
 use crate::cases::{Case, ErrorKind, RecordError};
 use crate::dates::Date;
@@ -149,8 +150,6 @@ pub struct BatchRun<'e> {
     /// Set from outside (Ctrl-C) to stop the batch at the next chunk.
     cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
-
-use super::spool::Spool;
 
 /// Spool frames: a finished record, or a waiting one with both endings.
 const FRAME_READY: u8 = 0;

@@ -191,18 +191,7 @@ impl RecordWriter {
 /// id) is written as an escape (`\u{1b}`), so that a batch cannot drive the terminal nor forge a
 /// row of the table.
 pub(crate) fn cell(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(out)
+    crate::diagnostics::escape_chars(text, char::is_control)
 }
 
 fn clip(text: &str, width: usize) -> String {

@@ -250,7 +250,7 @@ impl Lowerer<'_> {
         while let Some((i, c)) = chars.next() {
             let escape_start = span.start + 1 + i;
             if c != '\\' {
-                if is_forbidden_control(c) && !control_reported {
+                if crate::diagnostics::is_unsafe(c) && !control_reported {
                     control_reported = true;
                     self.error(
                         SyntaxError::ControlCharacter { code: c as u32 },
@@ -276,7 +276,7 @@ impl Lowerer<'_> {
                         })
                         .and_then(|(len, v)| char::from_u32(v).map(|c| (len, c)));
                     match decoded {
-                        Some((len, c)) if is_forbidden_control(c) => {
+                        Some((len, c)) if crate::diagnostics::is_unsafe(c) => {
                             control_reported = true;
                             self.error(
                                 SyntaxError::ControlCharacter { code: c as u32 },
@@ -1030,12 +1030,6 @@ impl Lowerer<'_> {
             },
         }
     }
-}
-
-/// A control character a string may not hold: any but the tab and the line break (which are
-/// written `\t` and `\n`), so that nothing shown from a policy acts on a terminal.
-fn is_forbidden_control(c: char) -> bool {
-    c.is_control() && c != '\t' && c != '\n'
 }
 
 #[cfg(test)]
