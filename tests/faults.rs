@@ -393,6 +393,61 @@ mod midway {
         }
     }
 
+    /// Sets a flag when it is given its first record, as Ctrl-C could at any moment.
+    struct Interrupting(Sink, std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+    impl RecordSink for Interrupting {
+        fn record(&mut self, record: Record) -> io::Result<()> {
+            self.0.record(record)
+        }
+
+        fn rendered(&mut self, bytes: &[u8], tally: Tally) -> io::Result<()> {
+            self.1.store(true, std::sync::atomic::Ordering::SeqCst);
+            self.0.rendered(bytes, tally)
+        }
+    }
+
+    #[test]
+    fn a_cancelled_batch_stops_at_the_next_chunk() {
+        // `with_cancel` was once set by the command line and never looked at: Ctrl-C only took
+        // effect once the whole batch had been read and decided.
+        let engine = engine();
+        let batch: String = (1..=20_000)
+            .map(|i| format!("{{\"id\": \"X{i}\"}}\n"))
+            .collect();
+        for threads in [1, 2] {
+            let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let mut run = BatchRun::new(&engine, EvalOptions::default())
+                .rendering_json()
+                .with_threads(threads)
+                .with_cancel(flag.clone());
+            let mut sink = Interrupting(
+                Sink {
+                    lines: Vec::new(),
+                    fail_at: None,
+                },
+                flag,
+            );
+            let mut input = batch.as_bytes();
+            let result = read_batch(&mut run, &mut input, InputFormat::Jsonl, &mut sink, &|_| {});
+            assert!(
+                matches!(&result, Err(InputError::Io(e)) if e.kind() == io::ErrorKind::Interrupted),
+                "{threads} threads: {result:?}"
+            );
+            let lines = sink.0.lines;
+            let placed = lines.len() as u64;
+            // The chunks decided before the flag was seen, and nothing after them.
+            assert!(
+                placed < 20_000 && placed % 4096 == 0,
+                "{threads} threads: {placed}"
+            );
+            assert!(
+                lines == (1..=placed).collect::<Vec<u64>>(),
+                "{threads} threads: not a prefix"
+            );
+        }
+    }
+
     #[test]
     fn a_read_failure_midway_places_what_was_read_and_is_a_read_error_in_every_format() {
         let engine = engine();

@@ -426,6 +426,9 @@ impl<'e> BatchRun<'e> {
         chunk: Vec<RawRecord>,
         sink: &mut dyn RecordSink,
     ) -> io::Result<()> {
+        if self.cancelled() {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
+        }
         let (engine, options) = (self.engine, self.options);
         let templates = self.templates.clone();
         let pool = self.pool.clone();
