@@ -7,18 +7,18 @@
 //! cap, it and everything after it wait in a spool file, and only the candidates' ids and order
 //! keys stay in memory.
 
-use std::io::{self, BufReader, Read, Write};
+use std::io;
 use std::sync::Arc;
 
 use rayon::prelude::*;
 
 use super::Engine;
-use super::spool::Spool;
+use super::spool::{Entry, Spool};
 use crate::caps::{self, Allocation, AllocationResult, Candidate, GrantBook};
 use crate::cases::{Case, ErrorKind, RecordError};
 use crate::dates::Date;
 use crate::eval::{self, Decided};
-use crate::report::{JsonTemplates, Record};
+use crate::report::{DecisionParts, JsonTemplates, Record};
 
 /// A record as read, before it is checked against the schema.
 #[derive(Debug, Clone)]
@@ -82,14 +82,11 @@ struct Waiting {
     trace: Option<eval::Trace>,
 }
 
-/// A decision that waits for its cap, in rendered mode: both endings, rendered.
-struct WaitingRendered {
-    candidate: Candidate,
-    granted: Vec<u8>,
-    /// The overflow record, split where the queue position goes.
-    overflow: (Vec<u8>, Vec<u8>),
-    granted_tally: Tally,
-    overflow_tally: Tally,
+/// A decision in rendered mode, in parts: rendered when it is written; a candidate for a cap
+/// waits in the spool with both endings.
+struct Parted {
+    parts: DecisionParts,
+    candidate: Option<Candidate>,
 }
 
 /// What phase one made of a record.
@@ -97,7 +94,7 @@ enum Step {
     Final(Record),
     Rendered(Vec<u8>, Tally),
     Waiting(Box<Waiting>),
-    WaitingRendered(Box<WaitingRendered>),
+    Parted(Box<Parted>),
 }
 
 impl Step {
@@ -139,7 +136,8 @@ pub struct BatchRun<'e> {
     waiting: Vec<Waiting>,
     /// Rendered mode: the spool and the candidates (ids and keys only).
     spool: Option<Spool>,
-    spooled: usize,
+    /// The buffer decisions are rendered in when they are written from their parts.
+    rendering: Vec<u8>,
     candidates: Vec<Candidate>,
     /// The first record errors, with their text.
     pub error_contexts: Vec<ErrorContext>,
@@ -149,61 +147,6 @@ pub struct BatchRun<'e> {
     pending: Vec<Processed>,
     /// Set from outside (Ctrl-C) to stop the batch at the next chunk.
     cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
-}
-
-/// Spool frames: a finished record, or a waiting one with both endings.
-const FRAME_READY: u8 = 0;
-const FRAME_WAITING: u8 = 1;
-/// The queue position written in an overflow record before it is known; split out again.
-const QUEUE_MARK: &[u8] = b"\"queue_position\":18446744073709551615";
-
-fn write_frame(file: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
-    file.write_all(&(bytes.len() as u64).to_le_bytes())?;
-    file.write_all(bytes)
-}
-
-fn read_frame(file: &mut impl Read) -> io::Result<Vec<u8>> {
-    let mut length = [0u8; 8];
-    file.read_exact(&mut length)?;
-    let length = usize::try_from(u64::from_le_bytes(length)).map_err(io::Error::other)?;
-    let mut bytes = vec![0u8; length];
-    file.read_exact(&mut bytes)?;
-    Ok(bytes)
-}
-
-/// A tally in ten bytes: decided (version, outcome, warned) or an error (its kind).
-fn tally_bytes(tally: Tally) -> [u8; 10] {
-    let mut out = [0u8; 10];
-    let (tag, a, b, c) = match tally {
-        Tally::Decided {
-            version,
-            outcome,
-            warned,
-        } => (0u8, version as u32, outcome as u32, u8::from(warned)),
-        Tally::Error(kind) => (1u8, kind.index() as u32, 0, 0),
-    };
-    out[0] = tag;
-    out[1..5].copy_from_slice(&a.to_le_bytes());
-    out[5..9].copy_from_slice(&b.to_le_bytes());
-    out[9] = c;
-    out
-}
-
-fn tally_from(bytes: &[u8; 10]) -> Tally {
-    let word = |range: std::ops::Range<usize>| {
-        bytes
-            .get(range)
-            .and_then(|b| <[u8; 4]>::try_from(b).ok())
-            .map_or(0, |b| u32::from_le_bytes(b) as usize)
-    };
-    match bytes[0] {
-        0 => Tally::Decided {
-            version: word(1..5),
-            outcome: word(5..9),
-            warned: bytes[9] != 0,
-        },
-        _ => Tally::Error(ErrorKind::from_index(word(1..5))),
-    }
 }
 
 impl<'e> BatchRun<'e> {
@@ -217,7 +160,7 @@ impl<'e> BatchRun<'e> {
             held: Vec::new(),
             waiting: Vec::new(),
             spool: None,
-            spooled: 0,
+            rendering: Vec::new(),
             candidates: Vec::new(),
             error_contexts: Vec::new(),
             pool: None,
@@ -264,6 +207,7 @@ impl<'e> BatchRun<'e> {
         engine: &Engine,
         options: super::EvalOptions,
         templates: Option<&JsonTemplates>,
+        render_now: bool,
         raw: RawRecord,
     ) -> Processed {
         let (case, text) = match raw {
@@ -293,8 +237,9 @@ impl<'e> BatchRun<'e> {
                 decided,
                 trace,
             })),
-            (Some(t), None) => {
-                let mut bytes = Vec::with_capacity(512);
+            // Rendered at once while nothing waits for a cap (the spool takes parts after).
+            (Some(t), None) if render_now => {
+                let mut bytes = Vec::with_capacity(640);
                 t.write(
                     &mut bytes,
                     &engine.policy,
@@ -310,59 +255,10 @@ impl<'e> BatchRun<'e> {
                 };
                 Step::Rendered(bytes, tally)
             }
-            (Some(t), Some(cap)) => {
-                let mut granted = Vec::with_capacity(512);
-                t.write(
-                    &mut granted,
-                    &engine.policy,
-                    &case,
-                    &decided,
-                    None,
-                    trace.as_ref(),
-                );
-                let mut overflow = Vec::with_capacity(512);
-                t.write(
-                    &mut overflow,
-                    &engine.policy,
-                    &case,
-                    &decided,
-                    Some(u64::MAX),
-                    trace.as_ref(),
-                );
-                let split = overflow
-                    .windows(QUEUE_MARK.len())
-                    .position(|w| w == QUEUE_MARK)
-                    .map_or(overflow.len(), |i| {
-                        i + QUEUE_MARK.len() - "18446744073709551615".len()
-                    });
-                let suffix = overflow.split_off(split);
-                let suffix = suffix
-                    .get("18446744073709551615".len()..)
-                    .unwrap_or(&[])
-                    .to_vec();
-                let overflow_outcome = engine
-                    .policy
-                    .programs
-                    .get(decided.version)
-                    .and_then(|p| p.caps.get(cap))
-                    .map_or(decided.outcome, |c| c.overflow);
-                let warned = !decided.warnings.is_empty();
-                Step::WaitingRendered(Box::new(WaitingRendered {
-                    candidate: engine.candidate(&case, &decided),
-                    granted,
-                    overflow: (overflow, suffix),
-                    granted_tally: Tally::Decided {
-                        version: decided.version,
-                        outcome: decided.outcome,
-                        warned,
-                    },
-                    overflow_tally: Tally::Decided {
-                        version: decided.version,
-                        outcome: overflow_outcome,
-                        warned,
-                    },
-                }))
-            }
+            (Some(t), cap) => Step::Parted(Box::new(Parted {
+                parts: t.parts(&engine.policy, &case, &decided, trace.as_ref()),
+                candidate: cap.map(|_| engine.candidate(&case, &decided)),
+            })),
         };
         Processed {
             line,
@@ -409,12 +305,13 @@ impl<'e> BatchRun<'e> {
         engine: &Engine,
         options: super::EvalOptions,
         templates: Option<&JsonTemplates>,
+        render_now: bool,
         chunk: Vec<RawRecord>,
     ) -> Vec<Processed> {
         chunk
             .into_par_iter()
             .with_min_len(64)
-            .map(|raw| Self::process(engine, options, templates, raw))
+            .map(|raw| Self::process(engine, options, templates, render_now, raw))
             .collect()
     }
 
@@ -432,12 +329,13 @@ impl<'e> BatchRun<'e> {
         let (engine, options) = (self.engine, self.options);
         let templates = self.templates.clone();
         let pool = self.pool.clone();
+        let render_now = self.spool.is_none();
         if self.threads() <= 1 {
             let processed = match &pool {
-                Some(pool) => {
-                    pool.install(|| Self::feed(engine, options, templates.as_deref(), chunk))
-                }
-                None => Self::feed(engine, options, templates.as_deref(), chunk),
+                Some(pool) => pool.install(|| {
+                    Self::feed(engine, options, templates.as_deref(), render_now, chunk)
+                }),
+                None => Self::feed(engine, options, templates.as_deref(), render_now, chunk),
             };
             self.pending.extend(processed);
             return self.flush(sink);
@@ -450,7 +348,7 @@ impl<'e> BatchRun<'e> {
             ($($in_scope:tt)+) => {
                 $($in_scope)+(|scope| {
                     scope.spawn(|_| {
-                        fresh = Self::feed(engine, options, templates.as_deref(), chunk);
+                        fresh = Self::feed(engine, options, templates.as_deref(), render_now, chunk);
                     });
                     placed = previous
                         .into_iter()
@@ -486,10 +384,10 @@ impl<'e> BatchRun<'e> {
             mut error,
             text,
         } = item;
-        if let Some(id) = seen_id {
+        if let Some(id) = &seen_id {
             // Every record that has an id claims it, an error record too (a later record with
             // it is a duplicate); an error record is not made a duplicate itself.
-            if !self.seen.insert(&id) && !step.is_error() {
+            if !self.seen.insert(id) && !step.is_error() {
                 let duplicate = RecordError {
                     line,
                     id: Some(id.to_string()),
@@ -533,27 +431,47 @@ impl<'e> BatchRun<'e> {
             }
             Step::Rendered(bytes, tally) => match &mut self.spool {
                 None => sink.rendered(&bytes, tally),
-                Some(spool) => {
-                    spool.write_all(&[FRAME_READY])?;
-                    spool.write_all(&tally_bytes(tally))?;
-                    write_frame(spool, &bytes)?;
-                    self.spooled += 1;
-                    Ok(())
-                }
+                Some(spool) => spool.push_rendered(tally, &bytes),
             },
-            Step::WaitingRendered(w) => {
-                let spool = self.spool.get_or_insert_with(Spool::new);
-                spool.write_all(&[FRAME_WAITING])?;
-                spool.write_all(&tally_bytes(w.granted_tally))?;
-                spool.write_all(&tally_bytes(w.overflow_tally))?;
-                write_frame(spool, &w.granted)?;
-                write_frame(spool, &w.overflow.0)?;
-                write_frame(spool, &w.overflow.1)?;
-                self.spooled += 1;
-                self.candidates.push(w.candidate);
-                Ok(())
+            Step::Parted(parted) => {
+                let Parted { parts, candidate } = *parted;
+                let id = seen_id.as_deref().unwrap_or_default();
+                let waiting = candidate.is_some();
+                if let Some(candidate) = candidate {
+                    self.candidates.push(candidate);
+                    self.spool.get_or_insert_with(Spool::new);
+                }
+                match &mut self.spool {
+                    Some(spool) => spool.push_decision(line, id, &parts, waiting),
+                    None => self.write_parts(sink, line, id, &parts, None),
+                }
             }
         }
+    }
+
+    /// Renders a decision from its parts and writes it.
+    fn write_parts(
+        &mut self,
+        sink: &mut dyn RecordSink,
+        line: usize,
+        id: &str,
+        parts: &DecisionParts,
+        overflow: Option<u64>,
+    ) -> io::Result<()> {
+        let Some(templates) = &self.templates else {
+            return Ok(());
+        };
+        self.rendering.clear();
+        templates.render(&mut self.rendering, line, id, parts, overflow);
+        let tally = Tally::Decided {
+            version: parts.version,
+            outcome: match overflow {
+                Some(_) => parts.overflow_outcome,
+                None => parts.outcome,
+            },
+            warned: !parts.warnings.is_empty(),
+        };
+        sink.rendered(&self.rendering, tally)
     }
 
     /// The candidates for caps, in input order, once every record pushed is placed (the
@@ -603,35 +521,22 @@ impl<'e> BatchRun<'e> {
         let Some(spool) = self.spool.take() else {
             return Ok(());
         };
-        let mut reader = BufReader::with_capacity(1 << 16, spool.finish()?);
+        let mut reader = spool.finish()?;
         let mut waiting_index = 0usize;
-        let mut joined = Vec::new();
-        for _ in 0..self.spooled {
-            let mut tag = [0u8; 1];
-            reader.read_exact(&mut tag)?;
-            let mut first = [0u8; 10];
-            reader.read_exact(&mut first)?;
-            if tag[0] == FRAME_READY {
-                let bytes = read_frame(&mut reader)?;
-                sink.rendered(&bytes, tally_from(&first))?;
-                continue;
-            }
-            let mut second = [0u8; 10];
-            reader.read_exact(&mut second)?;
-            let granted = read_frame(&mut reader)?;
-            let prefix = read_frame(&mut reader)?;
-            let suffix = read_frame(&mut reader)?;
-            match overflow_of(waiting_index) {
-                Some(position) => {
-                    joined.clear();
-                    joined.extend_from_slice(&prefix);
-                    joined.extend_from_slice(position.to_string().as_bytes());
-                    joined.extend_from_slice(&suffix);
-                    sink.rendered(&joined, tally_from(&second))?;
+        let (mut bytes, mut id, mut parts) = (Vec::new(), String::new(), DecisionParts::default());
+        while let Some(entry) = reader.next(&mut bytes, &mut id, &mut parts)? {
+            match entry {
+                Entry::Rendered(tally) => sink.rendered(&bytes, tally)?,
+                Entry::Decision { line, waiting } => {
+                    let overflow = if waiting {
+                        waiting_index += 1;
+                        overflow_of(waiting_index - 1)
+                    } else {
+                        None
+                    };
+                    self.write_parts(sink, line, &id, &parts, overflow)?;
                 }
-                None => sink.rendered(&granted, tally_from(&first))?,
             }
-            waiting_index += 1;
         }
         Ok(())
     }

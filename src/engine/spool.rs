@@ -1,75 +1,355 @@
-//! The spool: records that wait until caps are allocated, kept in a temporary file (in memory up
-//! to 16 MiB), LZ4-compressed since decisions repeat their rules' texts. Writing ~600 bytes a
-//! record to disk and reading them back was a quarter of a run; compressed, it is a fraction.
-//! (Compressing on a thread of its own was tried: no faster on two cores, and 15 MiB more.)
+//! The spool: the records that wait until caps are allocated, in input order, in a temporary
+//! file (in memory up to a few MiB). A decision is kept in parts ([`DecisionParts`]: indices
+//! and the few bytes that vary, about 20 bytes for a Storskog case) and rendered only when it
+//! is written; other records (errors) are kept rendered.
+//!
+//! Spooling rendered decisions (about 600 bytes each) cost a quarter of a run in kernel
+//! copies; LZ4-compressing them still cost a fifth, in the compressor and its copies.
+//!
+//! An entry is its length (4 bytes), a tag byte, then LEB128 numbers and length-prefixed bytes:
+//! - `RENDERED`: the tally, then the bytes;
+//! - `DECIDED` / `WAITING`: the line, the id, the version, rule and both outcomes, the warnings,
+//!   then the attributes of both endings and the trace (each possibly empty).
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, Write};
 
-use lz4_flex::frame::{FrameDecoder, FrameEncoder};
 use tempfile::SpooledTempFile;
 
+use super::Tally;
+use crate::cases::ErrorKind;
+use crate::report::DecisionParts;
+
 /// Where the spool stays in memory before it goes to disk.
-const IN_MEMORY: usize = 16 * 1024 * 1024;
+const IN_MEMORY: usize = 4 * 1024 * 1024;
+
+const RENDERED: u8 = 0;
+const DECIDED: u8 = 1;
+const WAITING: u8 = 2;
 
 /// A spool being written.
-pub(super) struct Spool(BufWriter<FrameEncoder<SpooledTempFile>>);
+pub(super) struct Spool {
+    file: BufWriter<SpooledTempFile>,
+    /// The entry being encoded (entries are written with their length first).
+    entry: Vec<u8>,
+}
+
+/// What an entry of the spool holds (its bytes are read into the buffers given).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Entry {
+    /// A rendered record, with its tally.
+    Rendered(Tally),
+    /// A decision in parts; `waiting` when it waited for its cap.
+    Decision {
+        /// The record's line.
+        line: usize,
+        /// It waited for a place of its cap.
+        waiting: bool,
+    },
+}
 
 impl Spool {
     pub(super) fn new() -> Spool {
-        Spool(BufWriter::with_capacity(
-            1 << 16,
-            FrameEncoder::new(SpooledTempFile::new(IN_MEMORY)),
-        ))
+        Spool {
+            file: BufWriter::with_capacity(1 << 16, SpooledTempFile::new(IN_MEMORY)),
+            entry: Vec::with_capacity(256),
+        }
+    }
+
+    /// Keeps a rendered record.
+    pub(super) fn push_rendered(&mut self, tally: Tally, bytes: &[u8]) -> io::Result<()> {
+        let entry = &mut self.entry;
+        entry.clear();
+        entry.push(RENDERED);
+        match tally {
+            Tally::Decided {
+                version,
+                outcome,
+                warned,
+            } => {
+                for number in [0, version, outcome, usize::from(warned)] {
+                    put_number(entry, number as u64);
+                }
+            }
+            Tally::Error(kind) => {
+                put_number(entry, 1);
+                put_number(entry, kind.index() as u64);
+            }
+        }
+        put_bytes(entry, bytes);
+        self.write_entry()
+    }
+
+    /// Keeps a decision in parts.
+    pub(super) fn push_decision(
+        &mut self,
+        line: usize,
+        id: &str,
+        parts: &DecisionParts,
+        waiting: bool,
+    ) -> io::Result<()> {
+        let entry = &mut self.entry;
+        entry.clear();
+        entry.push(if waiting { WAITING } else { DECIDED });
+        put_number(entry, line as u64);
+        put_bytes(entry, id.as_bytes());
+        for number in [
+            parts.version,
+            parts.rule,
+            parts.outcome,
+            parts.overflow_outcome,
+            parts.warnings.len(),
+        ] {
+            put_number(entry, number as u64);
+        }
+        for warning in &parts.warnings {
+            put_number(entry, u64::from(*warning));
+        }
+        put_bytes(entry, &parts.attributes);
+        put_bytes(entry, &parts.overflow_attributes);
+        put_bytes(entry, &parts.trace);
+        self.write_entry()
+    }
+
+    fn write_entry(&mut self) -> io::Result<()> {
+        let length = u32::try_from(self.entry.len()).map_err(io::Error::other)?;
+        self.file.write_all(&length.to_le_bytes())?;
+        self.file.write_all(&self.entry)
     }
 
     /// The spool written, ready to be read from its start.
-    pub(super) fn finish(self) -> io::Result<impl io::Read> {
-        let mut file = self
-            .0
-            .into_inner()
-            .map_err(|e| e.into_error())?
-            .finish()
-            .map_err(io::Error::other)?;
-        io::Seek::rewind(&mut file)?;
-        Ok(FrameDecoder::new(file))
+    pub(super) fn finish(self) -> io::Result<SpoolReader> {
+        let mut file = self.file.into_inner().map_err(|e| e.into_error())?;
+        file.rewind()?;
+        Ok(SpoolReader {
+            file: BufReader::with_capacity(1 << 16, file),
+            entry: Vec::new(),
+        })
     }
 }
 
-impl Write for Spool {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.write(bytes)
+/// A spool read back, entry by entry.
+pub(super) struct SpoolReader {
+    file: BufReader<SpooledTempFile>,
+    /// An entry that straddles the end of the reader's buffer, copied out whole.
+    entry: Vec<u8>,
+}
+
+impl SpoolReader {
+    /// The next entry: a rendered record's bytes go to `bytes`; a decision's id to `id` and its
+    /// parts to `parts`. `None` at the end.
+    pub(super) fn next(
+        &mut self,
+        bytes: &mut Vec<u8>,
+        id: &mut String,
+        parts: &mut DecisionParts,
+    ) -> io::Result<Option<Entry>> {
+        let mut length = [0u8; 4];
+        match self.file.read_exact(&mut length) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        let length = u32::from_le_bytes(length) as usize;
+        // Most entries lie whole in the reader's buffer and are decoded where they are.
+        let buffered = self.file.buffer();
+        if let Some(whole) = buffered.get(..length) {
+            let entry = decode(whole, bytes, id, parts)?;
+            self.file.consume(length);
+            return Ok(Some(entry));
+        }
+        self.entry.clear();
+        (&mut self.file)
+            .take(length as u64)
+            .read_to_end(&mut self.entry)?;
+        if self.entry.len() != length {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        decode(&self.entry, bytes, id, parts).map(Some)
+    }
+}
+
+fn corrupt(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("the spool is corrupt ({what})"),
+    )
+}
+
+fn decode(
+    entry: &[u8],
+    bytes: &mut Vec<u8>,
+    id: &mut String,
+    parts: &mut DecisionParts,
+) -> io::Result<Entry> {
+    let mut input = Cursor(entry);
+    let tag = input.byte()?;
+    if tag == RENDERED {
+        let tally = match input.number()? {
+            0 => Tally::Decided {
+                version: input.index()?,
+                outcome: input.index()?,
+                warned: input.number()? != 0,
+            },
+            _ => Tally::Error(ErrorKind::from_index(input.index()?)),
+        };
+        bytes.clear();
+        bytes.extend_from_slice(input.bytes()?);
+        return Ok(Entry::Rendered(tally));
+    }
+    if tag != DECIDED && tag != WAITING {
+        return Err(corrupt("an unknown tag"));
+    }
+    let line = input.index()?;
+    id.clear();
+    id.push_str(std::str::from_utf8(input.bytes()?).map_err(|_| corrupt("an id not UTF-8"))?);
+    parts.version = input.index()?;
+    parts.rule = input.index()?;
+    parts.outcome = input.index()?;
+    parts.overflow_outcome = input.index()?;
+    let warnings = input.index()?;
+    parts.warnings.clear();
+    for _ in 0..warnings {
+        let warning = u16::try_from(input.number()?).map_err(|_| corrupt("a warning"))?;
+        parts.warnings.push(warning);
+    }
+    for field in [
+        &mut parts.attributes,
+        &mut parts.overflow_attributes,
+        &mut parts.trace,
+    ] {
+        field.clear();
+        field.extend_from_slice(input.bytes()?);
+    }
+    Ok(Entry::Decision {
+        line,
+        waiting: tag == WAITING,
+    })
+}
+
+/// An unsigned LEB128 number: 7 bits a byte, low bits first.
+fn put_number(out: &mut Vec<u8>, mut number: u64) {
+    while number >= 0x80 {
+        out.push((number & 0x7f) as u8 | 0x80);
+        number >>= 7;
+    }
+    out.push(number as u8);
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_number(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+/// Reads an entry's fields from its bytes.
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    fn byte(&mut self) -> io::Result<u8> {
+        let (&first, rest) = self
+            .0
+            .split_first()
+            .ok_or_else(|| corrupt("a short entry"))?;
+        self.0 = rest;
+        Ok(first)
     }
 
-    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.0.write_all(bytes)
+    fn number(&mut self) -> io::Result<u64> {
+        let mut number = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = self.byte()?;
+            number |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(number);
+            }
+        }
+        Err(corrupt("a number of more than 64 bits"))
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        self.0.flush()
+    fn index(&mut self) -> io::Result<usize> {
+        usize::try_from(self.number()?).map_err(|_| corrupt("a number too large"))
+    }
+
+    fn bytes(&mut self) -> io::Result<&'a [u8]> {
+        let length = self.index()?;
+        if length > self.0.len() {
+            return Err(corrupt("a short entry"));
+        }
+        let (bytes, rest) = self.0.split_at(length);
+        self.0 = rest;
+        Ok(bytes)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Spool;
-    use std::io::{Read, Write};
+    use super::{Entry, Spool};
+    use crate::cases::ErrorKind;
+    use crate::engine::Tally;
+    use crate::report::DecisionParts;
 
     #[test]
     fn the_spool_gives_back_what_was_written() {
         let mut spool = Spool::new();
         let mut written = Vec::new();
-        // Many blocks of the compressor, in writes of many sizes.
-        for i in 0..200_000u32 {
-            let record = format!(
-                "{{\"line\":{i},\"reason\":\"{}\"}}\n",
-                "r".repeat((i % 97) as usize)
-            );
-            written.extend_from_slice(record.as_bytes());
-            assert!(spool.write_all(record.as_bytes()).is_ok());
+        // Enough entries to leave memory for the disk, numbers of every width.
+        for i in 0..300_000usize {
+            if i % 7 == 0 {
+                let tally = if i % 2 == 0 {
+                    Tally::Error(ErrorKind::InvalidDate)
+                } else {
+                    Tally::Decided {
+                        version: i % 3,
+                        outcome: i,
+                        warned: true,
+                    }
+                };
+                let bytes = format!("{{\"line\":{i}}}").into_bytes();
+                assert!(spool.push_rendered(tally, &bytes).is_ok());
+                written.push((Entry::Rendered(tally), bytes, String::new(), None));
+                continue;
+            }
+            let parts = DecisionParts {
+                version: i % 3,
+                rule: i % 300,
+                outcome: i % 5,
+                overflow_outcome: usize::MAX >> (i % 64),
+                warnings: (0..(i % 3) as u16).map(|w| w * 40_000).collect(),
+                attributes: "a".repeat(i % 200).into_bytes(),
+                overflow_attributes: Vec::new(),
+                trace: "t".repeat(i % 5).into_bytes(),
+            };
+            let id = format!("SK-{i}-é");
+            let waiting = i % 2 == 0;
+            let line = i * 1_000_003;
+            assert!(spool.push_decision(line, &id, &parts, waiting).is_ok());
+            written.push((
+                Entry::Decision { line, waiting },
+                Vec::new(),
+                id,
+                Some(parts),
+            ));
         }
-        let mut read = Vec::new();
-        let finished = spool.finish().and_then(|mut r| r.read_to_end(&mut read));
-        assert!(finished.is_ok(), "{finished:?}");
-        assert!(read == written, "the spool gave back other bytes");
+        let Ok(mut reader) = spool.finish() else {
+            panic!("the spool cannot be read back");
+        };
+        let (mut bytes, mut id, mut parts) = (Vec::new(), String::new(), DecisionParts::default());
+        for (entry, expected_bytes, expected_id, expected_parts) in written {
+            let read = reader.next(&mut bytes, &mut id, &mut parts);
+            assert!(
+                matches!(read, Ok(Some(e)) if e == entry),
+                "{read:?} for {entry:?}"
+            );
+            match expected_parts {
+                None => assert!(bytes == expected_bytes),
+                Some(expected) => {
+                    assert_eq!(id, expected_id);
+                    assert_eq!(parts, expected);
+                }
+            }
+        }
+        assert!(matches!(
+            reader.next(&mut bytes, &mut id, &mut parts),
+            Ok(None)
+        ));
     }
 }

@@ -51,6 +51,29 @@ pub struct JsonTemplates {
     warnings: Vec<Vec<Vec<u8>>>,
 }
 
+/// What varies between the decisions of one rule: the templates hold the rest. A decision that
+/// waits for its cap is kept in this form (a few dozen bytes instead of a rendered record of
+/// about 600), with what both of its endings need.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecisionParts {
+    /// The version, by index.
+    pub version: usize,
+    /// The rule, by index into the version's rules (`otherwise` last).
+    pub rule: usize,
+    /// The outcome when granted (or uncapped), by index.
+    pub outcome: usize,
+    /// The cap's overflow outcome (the outcome itself for an uncapped rule).
+    pub overflow_outcome: usize,
+    /// The warnings that hold, by index into the version's warnings.
+    pub warnings: Vec<u16>,
+    /// The attributes object when granted, if computed from the case (else empty: fixed).
+    pub attributes: Vec<u8>,
+    /// The attributes object of the overflow outcome, if computed from the case.
+    pub overflow_attributes: Vec<u8>,
+    /// `,"trace":…` when the decision is explained (else empty).
+    pub trace: Vec<u8>,
+}
+
 impl JsonTemplates {
     /// Escapes once what every decision of the policy will write.
     pub fn new(policy: &CompiledPolicy) -> Self {
@@ -90,12 +113,115 @@ impl JsonTemplates {
         }
     }
 
-    fn rule(&self, decided: &Decided) -> Option<&RulePart> {
-        let rules = self.rules.get(decided.version)?;
-        match decided.rule {
-            RuleRef::Rule(i) => rules.get(i),
-            RuleRef::Otherwise => rules.last(),
+    fn rule(&self, version: usize, rule: usize) -> Option<&RulePart> {
+        self.rules.get(version)?.get(rule)
+    }
+
+    /// The parts of a decision that vary from case to case: what the templates need besides
+    /// the line and the id. A capped decision gets the parts of both its endings.
+    pub fn parts(
+        &self,
+        policy: &CompiledPolicy,
+        case: &Case,
+        decided: &Decided,
+        trace: Option<&Trace>,
+    ) -> DecisionParts {
+        let rule_index = match decided.rule {
+            RuleRef::Rule(i) => i,
+            RuleRef::Otherwise => self
+                .rules
+                .get(decided.version)
+                .map_or(0, |r| r.len().saturating_sub(1)),
+        };
+        let program = policy.programs.get(decided.version);
+        let rule = self.rule(decided.version, rule_index);
+        let overflow_outcome = decided
+            .cap
+            .and_then(|c| program.and_then(|p| p.caps.get(c)))
+            .map_or(decided.outcome, |c| c.overflow);
+        let mut parts = DecisionParts {
+            version: decided.version,
+            rule: rule_index,
+            outcome: decided.outcome,
+            overflow_outcome,
+            warnings: decided.warnings.clone(),
+            attributes: Vec::new(),
+            overflow_attributes: Vec::new(),
+            trace: Vec::new(),
+        };
+        if let (Some(rule), Some(program)) = (rule, program) {
+            parts.attributes = computed_attributes(
+                program,
+                &rule.granted,
+                case,
+                decided.outcome,
+                Some(decided.rule),
+            );
+            if let Some(overflow) = &rule.overflow {
+                parts.overflow_attributes =
+                    computed_attributes(program, overflow, case, overflow_outcome, None);
+            }
         }
+        if let Some(trace) = trace {
+            parts.trace.extend_from_slice(b",\"trace\":");
+            let _ = serde_json::to_writer(&mut parts.trace, trace);
+        }
+        parts
+    }
+
+    /// Writes one decision record from its parts. `overflow` is the queue position of a case
+    /// that got no place.
+    pub fn render(
+        &self,
+        out: &mut Vec<u8>,
+        line: usize,
+        id: &str,
+        parts: &DecisionParts,
+        overflow: Option<u64>,
+    ) {
+        let (Some(rule), Some(version)) = (
+            self.rule(parts.version, parts.rule),
+            self.versions.get(parts.version),
+        ) else {
+            return;
+        };
+        out.extend_from_slice(b"{\"line\":");
+        let _ = write!(out, "{line}");
+        out.extend_from_slice(b",\"id\":");
+        write_string(out, id);
+        out.extend_from_slice(version);
+        let (part, computed) = match (overflow, &rule.overflow) {
+            (Some(_), Some(part)) => (part, &parts.overflow_attributes),
+            _ => (&rule.granted, &parts.attributes),
+        };
+        out.extend_from_slice(&part.head);
+        match &part.fixed_attributes {
+            Some(fixed) => out.extend_from_slice(fixed),
+            None => out.extend_from_slice(computed),
+        }
+        out.extend_from_slice(&rule.cap);
+        match overflow {
+            Some(position) => {
+                let _ = write!(out, ",\"queue_position\":{position}");
+            }
+            None => out.extend_from_slice(b",\"queue_position\":null"),
+        }
+        out.extend_from_slice(&rule.tail);
+        if !parts.warnings.is_empty() {
+            out.extend_from_slice(b",\"warnings\":[");
+            let messages = self.warnings.get(parts.version);
+            for (i, w) in parts.warnings.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                if let Some(message) = messages.and_then(|m| m.get(usize::from(*w))) {
+                    out.extend_from_slice(message);
+                }
+            }
+            out.push(b']');
+        }
+        out.extend_from_slice(&parts.trace);
+        out.push(b'}');
     }
 
     /// Writes one decision record. `overflow` is the queue position of a case that got no place.
@@ -108,77 +234,39 @@ impl JsonTemplates {
         overflow: Option<u64>,
         trace: Option<&Trace>,
     ) {
-        let (Some(rule), Some(version), Some(program)) = (
-            self.rule(decided),
-            self.versions.get(decided.version),
-            policy.programs.get(decided.version),
-        ) else {
-            return;
-        };
-        out.extend_from_slice(b"{\"line\":");
-        let _ = write!(out, "{}", case.line);
-        out.extend_from_slice(b",\"id\":");
-        write_string(out, &case.id);
-        out.extend_from_slice(version);
-        let (part, outcome, with) = match (overflow, &rule.overflow) {
-            (Some(_), Some(part)) => (
-                part,
-                program
-                    .caps
-                    .get(decided.cap.unwrap_or(0))
-                    .map_or(decided.outcome, |c| c.overflow),
-                None,
-            ),
-            _ => (&rule.granted, decided.outcome, Some(decided.rule)),
-        };
-        out.extend_from_slice(&part.head);
-        match &part.fixed_attributes {
-            Some(fixed) => out.extend_from_slice(fixed),
-            None => {
-                let values = eval::attribute_values(program, case, outcome, with);
-                out.push(b'{');
-                let mut first = true;
-                for (key, value) in part.attribute_keys.iter().zip(&values) {
-                    if *value == Scalar::Null {
-                        continue;
-                    }
-                    if !first {
-                        out.push(b',');
-                    }
-                    first = false;
-                    out.extend_from_slice(key);
-                    write_scalar(out, value);
-                }
-                out.push(b'}');
-            }
-        }
-        out.extend_from_slice(&rule.cap);
-        match overflow {
-            Some(position) => {
-                let _ = write!(out, ",\"queue_position\":{position}");
-            }
-            None => out.extend_from_slice(b",\"queue_position\":null"),
-        }
-        out.extend_from_slice(&rule.tail);
-        if !decided.warnings.is_empty() {
-            out.extend_from_slice(b",\"warnings\":[");
-            let messages = self.warnings.get(decided.version);
-            for (i, w) in decided.warnings.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                if let Some(message) = messages.and_then(|m| m.get(usize::from(*w))) {
-                    out.extend_from_slice(message);
-                }
-            }
-            out.push(b']');
-        }
-        if let Some(trace) = trace {
-            out.extend_from_slice(b",\"trace\":");
-            let _ = serde_json::to_writer(&mut *out, trace);
-        }
-        out.push(b'}');
+        let parts = self.parts(policy, case, decided, trace);
+        self.render(out, case.line, &case.id, &parts, overflow);
     }
+}
+
+/// The attributes object of one ending of a decision, when its values are computed from the
+/// case; empty when the ending's attributes are fixed (the templates hold them).
+fn computed_attributes(
+    program: &Program,
+    part: &OutcomePart,
+    case: &Case,
+    outcome: usize,
+    with: Option<RuleRef>,
+) -> Vec<u8> {
+    if part.fixed_attributes.is_some() {
+        return Vec::new();
+    }
+    let values = eval::attribute_values(program, case, outcome, with);
+    let mut out = vec![b'{'];
+    let mut first = true;
+    for (key, value) in part.attribute_keys.iter().zip(&values) {
+        if *value == Scalar::Null {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        out.extend_from_slice(key);
+        write_scalar(&mut out, value);
+    }
+    out.push(b'}');
+    out
 }
 
 fn outcome_part(

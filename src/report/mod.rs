@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-pub use fast::JsonTemplates;
+pub use fast::{DecisionParts, JsonTemplates};
 pub use summary::Summary;
 pub(crate) use writers::cell;
 pub use writers::{OutputFormat, RecordWriter};
