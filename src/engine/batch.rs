@@ -149,6 +149,63 @@ pub struct BatchRun<'e> {
     cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
+/// Records read back from the spool and rendered together.
+const RENDER_BLOCK: usize = 1024;
+
+/// A record read back from the spool, with the buffers it is decoded and rendered into.
+struct Unspooled {
+    entry: Entry,
+    /// A rendered record as read, or a decision once rendered.
+    bytes: Vec<u8>,
+    id: String,
+    parts: DecisionParts,
+    /// The queue position of a decision that got no place of its cap.
+    overflow: Option<u64>,
+}
+
+impl Default for Unspooled {
+    fn default() -> Self {
+        Unspooled {
+            entry: Entry::Decision {
+                line: 0,
+                waiting: false,
+            },
+            bytes: Vec::new(),
+            id: String::new(),
+            parts: DecisionParts::default(),
+            overflow: None,
+        }
+    }
+}
+
+impl Unspooled {
+    fn render(&mut self, templates: &JsonTemplates) {
+        if let Entry::Decision { line, .. } = self.entry {
+            self.bytes.clear();
+            templates.render(&mut self.bytes, line, &self.id, &self.parts, self.overflow);
+        }
+    }
+
+    fn tally(&self) -> Tally {
+        match self.entry {
+            Entry::Rendered(tally) => tally,
+            Entry::Decision { .. } => decided_tally(&self.parts, self.overflow),
+        }
+    }
+}
+
+/// What a decision counts as: its outcome, or its cap's overflow outcome.
+fn decided_tally(parts: &DecisionParts, overflow: Option<u64>) -> Tally {
+    Tally::Decided {
+        version: parts.version,
+        outcome: match overflow {
+            Some(_) => parts.overflow_outcome,
+            None => parts.outcome,
+        },
+        warned: !parts.warnings.is_empty(),
+    }
+}
+
 impl<'e> BatchRun<'e> {
     /// A new batch whose records leave as [`Record`]s.
     pub fn new(engine: &'e Engine, options: super::EvalOptions) -> Self {
@@ -463,15 +520,7 @@ impl<'e> BatchRun<'e> {
         };
         self.rendering.clear();
         templates.render(&mut self.rendering, line, id, parts, overflow);
-        let tally = Tally::Decided {
-            version: parts.version,
-            outcome: match overflow {
-                Some(_) => parts.overflow_outcome,
-                None => parts.outcome,
-            },
-            warned: !parts.warnings.is_empty(),
-        };
-        sink.rendered(&self.rendering, tally)
+        sink.rendered(&self.rendering, decided_tally(parts, overflow))
     }
 
     /// The candidates for caps, in input order, once every record pushed is placed (the
@@ -521,24 +570,48 @@ impl<'e> BatchRun<'e> {
         let Some(spool) = self.spool.take() else {
             return Ok(());
         };
+        let Some(templates) = self.templates.clone() else {
+            return Ok(());
+        };
+        // Read back a block of records at a time, render the block in parallel, write it in
+        // order. The blocks' buffers are reused: nothing is allocated per record.
         let mut reader = spool.finish()?;
         let mut waiting_index = 0usize;
-        let (mut bytes, mut id, mut parts) = (Vec::new(), String::new(), DecisionParts::default());
-        while let Some(entry) = reader.next(&mut bytes, &mut id, &mut parts)? {
-            match entry {
-                Entry::Rendered(tally) => sink.rendered(&bytes, tally)?,
-                Entry::Decision { line, waiting } => {
-                    let overflow = if waiting {
+        let mut block: Vec<Unspooled> = (0..RENDER_BLOCK).map(|_| Unspooled::default()).collect();
+        let threads = self.threads();
+        loop {
+            let mut filled = 0;
+            for slot in block.iter_mut() {
+                let Some(entry) = reader.next(&mut slot.bytes, &mut slot.id, &mut slot.parts)?
+                else {
+                    break;
+                };
+                slot.overflow = match entry {
+                    Entry::Decision { waiting: true, .. } => {
                         waiting_index += 1;
                         overflow_of(waiting_index - 1)
-                    } else {
-                        None
-                    };
-                    self.write_parts(sink, line, &id, &parts, overflow)?;
+                    }
+                    _ => None,
+                };
+                slot.entry = entry;
+                filled += 1;
+            }
+            let records = block.get_mut(..filled).unwrap_or_default();
+            let render = |slot: &mut Unspooled| slot.render(&templates);
+            match (&self.pool, threads > 1) {
+                (_, false) => records.iter_mut().for_each(render),
+                (Some(pool), true) => {
+                    pool.install(|| records.par_iter_mut().with_min_len(64).for_each(render))
                 }
+                (None, true) => records.par_iter_mut().with_min_len(64).for_each(render),
+            }
+            for slot in records.iter() {
+                sink.rendered(&slot.bytes, slot.tally())?;
+            }
+            if filled < block.len() {
+                return Ok(());
             }
         }
-        Ok(())
     }
 
     /// Phase two against a grant book, then the rest of the output; returns the allocation.

@@ -186,7 +186,7 @@ impl JsonTemplates {
             return;
         };
         out.extend_from_slice(b"{\"line\":");
-        let _ = write!(out, "{line}");
+        out.extend_from_slice(itoa::Buffer::new().format(line).as_bytes());
         out.extend_from_slice(b",\"id\":");
         write_string(out, id);
         out.extend_from_slice(version);
@@ -202,7 +202,8 @@ impl JsonTemplates {
         out.extend_from_slice(&rule.cap);
         match overflow {
             Some(position) => {
-                let _ = write!(out, ",\"queue_position\":{position}");
+                out.extend_from_slice(b",\"queue_position\":");
+                out.extend_from_slice(itoa::Buffer::new().format(position).as_bytes());
             }
             None => out.extend_from_slice(b",\"queue_position\":null"),
         }
