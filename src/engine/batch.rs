@@ -7,6 +7,8 @@
 //! cap, it and everything after it wait in a spool file, and only the candidates' ids and order
 //! keys stay in memory.
 
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::io;
 use std::sync::Arc;
 
@@ -29,6 +31,13 @@ pub enum RawRecord {
         line: usize,
         /// Its text.
         text: String,
+    },
+    /// The bytes of a JSON record as read, not yet checked to be UTF-8 text.
+    Bytes {
+        /// Its physical line.
+        line: usize,
+        /// Its bytes.
+        bytes: Vec<u8>,
     },
     /// A record already read (CSV rows), or a record that could not be read at all.
     Read(Result<Case, RecordError>),
@@ -106,12 +115,36 @@ impl Step {
     }
 }
 
+/// An id, with its hash for the run's set of ids (hashed in parallel, inserted in order).
+struct SeenId {
+    text: Box<str>,
+    hash: u64,
+}
+
+impl SeenId {
+    fn new(text: Box<str>, hasher: &RandomState) -> Self {
+        let hash = hasher.hash_one(&*text);
+        SeenId { text, hash }
+    }
+}
+
+/// What phase one needs to decide a record, shared by the threads deciding a chunk.
+#[derive(Clone, Copy)]
+struct PhaseOne<'a> {
+    engine: &'a Engine,
+    options: super::EvalOptions,
+    templates: Option<&'a JsonTemplates>,
+    /// Decisions are rendered at once (nothing waits for a cap yet), else kept in parts.
+    render_now: bool,
+    hasher: &'a RandomState,
+}
+
 struct Processed {
     /// The record's line.
     line: usize,
     /// The record's id, where it could be read: ids are unique within a batch, so a later
     /// record with the same id is a `duplicate_id`, whatever became of the first.
-    seen_id: Option<Box<str>>,
+    seen_id: Option<SeenId>,
     step: Step,
     /// The record's error, for a diagnostic (rendered mode keeps it apart from the bytes).
     error: Option<RecordError>,
@@ -260,27 +293,32 @@ impl<'e> BatchRun<'e> {
         self
     }
 
-    fn process(
-        engine: &Engine,
-        options: super::EvalOptions,
-        templates: Option<&JsonTemplates>,
-        render_now: bool,
-        raw: RawRecord,
-    ) -> Processed {
+    fn process(phase: &PhaseOne<'_>, raw: RawRecord) -> Processed {
+        let PhaseOne {
+            engine,
+            options,
+            templates,
+            render_now,
+            hasher,
+        } = *phase;
         let (case, text) = match raw {
             RawRecord::Json { line, text } => (engine.read_json(&text, line), Some(text)),
+            RawRecord::Bytes { line, bytes } => match String::from_utf8(bytes) {
+                Ok(text) => (engine.read_json(&text, line), Some(text)),
+                Err(error) => (Err(super::input::not_utf8(line, &error)), None),
+            },
             RawRecord::Read(result) => (result, None),
         };
         let case = match case {
             Ok(case) => case,
-            Err(error) => return Self::error_step(error, text, templates),
+            Err(error) => return Self::error_step(error, text, phase),
         };
-        let seen_id = Some(case.id.clone());
+        let seen_id = Some(SeenId::new(case.id.clone(), hasher));
         let line = case.line;
         let (decided, trace) = match engine.first_phase(&case, options) {
             Ok(found) => found,
             Err(error) => {
-                let mut processed = Self::error_step(error, text, templates);
+                let mut processed = Self::error_step(error, text, phase);
                 processed.seen_id = seen_id;
                 return processed;
             }
@@ -326,14 +364,13 @@ impl<'e> BatchRun<'e> {
         }
     }
 
-    fn error_step(
-        error: RecordError,
-        text: Option<String>,
-        templates: Option<&JsonTemplates>,
-    ) -> Processed {
+    fn error_step(error: RecordError, text: Option<String>, phase: &PhaseOne<'_>) -> Processed {
         let line = error.line;
-        let seen_id = error.id.as_deref().map(Box::from);
-        let step = match templates {
+        let seen_id = error
+            .id
+            .as_deref()
+            .map(|id| SeenId::new(Box::from(id), phase.hasher));
+        let step = match phase.templates {
             Some(_) => {
                 let kind = error.kind;
                 let bytes = serde_json::to_vec(&Record::Error(error.clone())).unwrap_or_default();
@@ -358,17 +395,11 @@ impl<'e> BatchRun<'e> {
     }
 
     /// Phase one for a chunk of records, in parallel, order kept.
-    fn feed(
-        engine: &Engine,
-        options: super::EvalOptions,
-        templates: Option<&JsonTemplates>,
-        render_now: bool,
-        chunk: Vec<RawRecord>,
-    ) -> Vec<Processed> {
+    fn feed(phase: &PhaseOne<'_>, chunk: Vec<RawRecord>) -> Vec<Processed> {
         chunk
             .into_par_iter()
             .with_min_len(64)
-            .map(|raw| Self::process(engine, options, templates, render_now, raw))
+            .map(|raw| Self::process(phase, raw))
             .collect()
     }
 
@@ -383,16 +414,20 @@ impl<'e> BatchRun<'e> {
         if self.cancelled() {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
         }
-        let (engine, options) = (self.engine, self.options);
         let templates = self.templates.clone();
         let pool = self.pool.clone();
-        let render_now = self.spool.is_none();
+        let hasher = self.seen.hasher();
+        let phase = PhaseOne {
+            engine: self.engine,
+            options: self.options,
+            templates: templates.as_deref(),
+            render_now: self.spool.is_none(),
+            hasher: &hasher,
+        };
         if self.threads() <= 1 {
             let processed = match &pool {
-                Some(pool) => pool.install(|| {
-                    Self::feed(engine, options, templates.as_deref(), render_now, chunk)
-                }),
-                None => Self::feed(engine, options, templates.as_deref(), render_now, chunk),
+                Some(pool) => pool.install(|| Self::feed(&phase, chunk)),
+                None => Self::feed(&phase, chunk),
             };
             self.pending.extend(processed);
             return self.flush(sink);
@@ -405,7 +440,7 @@ impl<'e> BatchRun<'e> {
             ($($in_scope:tt)+) => {
                 $($in_scope)+(|scope| {
                     scope.spawn(|_| {
-                        fresh = Self::feed(engine, options, templates.as_deref(), render_now, chunk);
+                        fresh = Self::feed(&phase, chunk);
                     });
                     placed = previous
                         .into_iter()
@@ -441,10 +476,10 @@ impl<'e> BatchRun<'e> {
             mut error,
             text,
         } = item;
-        if let Some(id) = &seen_id {
+        if let Some(SeenId { text: id, hash }) = &seen_id {
             // Every record that has an id claims it, an error record too (a later record with
             // it is a duplicate); an error record is not made a duplicate itself.
-            if !self.seen.insert(id) && !step.is_error() {
+            if !self.seen.insert_hashed(id, *hash) && !step.is_error() {
                 let duplicate = RecordError {
                     line,
                     id: Some(id.to_string()),
@@ -492,7 +527,7 @@ impl<'e> BatchRun<'e> {
             },
             Step::Parted(parted) => {
                 let Parted { parts, candidate } = *parted;
-                let id = seen_id.as_deref().unwrap_or_default();
+                let id = seen_id.as_ref().map_or("", |seen| &seen.text);
                 let waiting = candidate.is_some();
                 if let Some(candidate) = candidate {
                     self.candidates.push(candidate);

@@ -24,8 +24,20 @@ pub(crate) struct IdSet {
 }
 
 impl IdSet {
+    /// What hashes ids for this set: ids may be hashed on other threads, then inserted.
+    pub(crate) fn hasher(&self) -> RandomState {
+        self.hasher.clone()
+    }
+
     /// Adds an id; false if it was already there.
+    #[cfg(test)]
     pub(crate) fn insert(&mut self, id: &str) -> bool {
+        let hash = self.hasher.hash_one(id);
+        self.insert_hashed(id, hash)
+    }
+
+    /// Adds an id whose hash, by [`Self::hasher`], is `hash`; false if it was already there.
+    pub(crate) fn insert_hashed(&mut self, id: &str, hash: u64) -> bool {
         let start = self.arena.len() as u64;
         let length = id.len() as u64;
         if length >= 1 << LENGTH_BITS || start >= 1 << (64 - LENGTH_BITS) {
@@ -42,7 +54,6 @@ impl IdSet {
             let end = start + (entry & ((1 << LENGTH_BITS) - 1)) as usize;
             arena.get(start..end).unwrap_or("")
         };
-        let hash = hasher.hash_one(id);
         let fresh = match table.entry(
             hash,
             |&entry| text(entry) == id,

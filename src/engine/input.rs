@@ -326,29 +326,33 @@ impl<'r> LineReader<'r> {
     }
 }
 
-/// A record's bytes as the text to read, or the error record they make: over
-/// [`MAX_RECORD_BYTES`] (`None`: they were dropped while reading), or not UTF-8.
+/// A record's bytes as read, or the error record they make when over [`MAX_RECORD_BYTES`]
+/// (`None`: they were dropped while reading). Whether they are UTF-8 is checked when the record
+/// is decided, in parallel.
 fn record_bytes(line: usize, bytes: Option<Vec<u8>>) -> RawRecord {
-    let parse_error = |message: String| {
-        RawRecord::Read(Err(RecordError {
+    match bytes {
+        Some(bytes) => RawRecord::Bytes { line, bytes },
+        None => RawRecord::Read(Err(RecordError {
             line,
             id: None,
             kind: ErrorKind::ParseError,
             field: None,
-            message,
-        }))
-    };
-    let Some(bytes) = bytes else {
-        return parse_error(format!(
-            "the record is longer than {MAX_RECORD_BYTES} bytes"
-        ));
-    };
-    match String::from_utf8(bytes) {
-        Ok(text) => RawRecord::Json { line, text },
-        Err(e) => parse_error(format!(
+            message: format!("the record is longer than {MAX_RECORD_BYTES} bytes"),
+        })),
+    }
+}
+
+/// The error record of a record that is not UTF-8 text.
+pub(super) fn not_utf8(line: usize, error: &std::string::FromUtf8Error) -> RecordError {
+    RecordError {
+        line,
+        id: None,
+        kind: ErrorKind::ParseError,
+        field: None,
+        message: format!(
             "the record is not UTF-8 text (invalid byte at column {})",
-            e.utf8_error().valid_up_to() + 1
-        )),
+            error.utf8_error().valid_up_to() + 1
+        ),
     }
 }
 
