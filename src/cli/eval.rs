@@ -405,6 +405,11 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
             run = run.with_threads(threads);
         }
         run = run.with_cancel(super::INTERRUPTED.clone());
+        if let Ok(metadata) = std::fs::metadata(&args.cases) {
+            if metadata.is_file() {
+                run = run.with_input_size(metadata.len());
+            }
+        }
         // A file that breaks off (a JSON array not closed, a read that fails midway) still gets
         // every record read so far decided and written; the run then ends with the error, and
         // records no grant.

@@ -123,7 +123,7 @@ struct SeenId {
 
 impl SeenId {
     fn new(text: Box<str>, hasher: &RandomState) -> Self {
-        let hash = hasher.hash_one(&*text);
+        let hash = hasher.hash_one(text.as_bytes());
         SeenId { text, hash }
     }
 }
@@ -178,6 +178,8 @@ pub struct BatchRun<'e> {
     pool: Option<Arc<rayon::ThreadPool>>,
     /// Records of the last chunk decided but not yet placed (see [`Self::push_chunk`]).
     pending: Vec<Processed>,
+    /// The input's size in bytes, when known, until the set of ids is sized from it.
+    input_size: Option<u64>,
     /// Set from outside (Ctrl-C) to stop the batch at the next chunk.
     cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
@@ -255,6 +257,7 @@ impl<'e> BatchRun<'e> {
             error_contexts: Vec::new(),
             pool: None,
             pending: Vec::new(),
+            input_size: None,
             cancel: None,
         }
     }
@@ -263,6 +266,35 @@ impl<'e> BatchRun<'e> {
     pub fn with_cancel(mut self, flag: Arc<std::sync::atomic::AtomicBool>) -> Self {
         self.cancel = Some(flag);
         self
+    }
+
+    /// The input's size in bytes (a file's): the set of ids is then sized once, for as many
+    /// records as the first chunk's bytes per record promise, instead of growing as it fills.
+    pub fn with_input_size(mut self, bytes: u64) -> Self {
+        self.input_size = Some(bytes);
+        self
+    }
+
+    /// Sizes the set of ids from the first chunk of the batch (see [`Self::with_input_size`]).
+    fn size_ids(&mut self, chunk: &[RawRecord]) {
+        let Some(total) = self.input_size.take() else {
+            return;
+        };
+        let bytes: usize = chunk
+            .iter()
+            .map(|raw| match raw {
+                RawRecord::Json { text, .. } => text.len() + 1,
+                RawRecord::Bytes { bytes, .. } => bytes.len() + 1,
+                RawRecord::Read(_) => 64,
+            })
+            .sum();
+        if bytes == 0 {
+            return;
+        }
+        // Bounded, so that a file of tiny records first and huge ones after cannot ask for
+        // much more than it needs.
+        let expected = total.saturating_mul(chunk.len() as u64) / bytes as u64;
+        self.seen.reserve(expected.min(1 << 26) as usize);
     }
 
     /// Whether the batch was asked to stop.
@@ -414,6 +446,7 @@ impl<'e> BatchRun<'e> {
         if self.cancelled() {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
         }
+        self.size_ids(&chunk);
         let templates = self.templates.clone();
         let pool = self.pool.clone();
         let hasher = self.seen.hasher();
