@@ -16,10 +16,10 @@ use rayon::prelude::*;
 
 use super::Engine;
 use super::spool::{Entry, Spool};
-use crate::caps::{self, Allocation, AllocationResult, Candidate, GrantBook};
+use crate::caps::{self, Allocation, AllocationResult, Candidates, GrantBook};
 use crate::cases::{Case, ErrorKind, RecordError};
 use crate::dates::Date;
-use crate::eval::{self, Decided};
+use crate::eval::{self, Decided, SortKey};
 use crate::report::{DecisionParts, JsonTemplates, Record};
 
 /// A record as read, before it is checked against the schema.
@@ -95,7 +95,14 @@ struct Waiting {
 /// waits in the spool with both endings.
 struct Parted {
     parts: DecisionParts,
-    candidate: Option<Candidate>,
+    claim: Option<Claim>,
+}
+
+/// What a candidate for a cap brings besides its id and version.
+struct Claim {
+    cap: usize,
+    keys: Vec<SortKey>,
+    as_of: Date,
 }
 
 /// What phase one made of a record.
@@ -171,7 +178,7 @@ pub struct BatchRun<'e> {
     spool: Option<Spool>,
     /// The buffer decisions are rendered in when they are written from their parts.
     rendering: Vec<u8>,
-    candidates: Vec<Candidate>,
+    candidates: Candidates,
     /// The first record errors, with their text.
     pub error_contexts: Vec<ErrorContext>,
     /// Threads for phase one; rayon's global pool when `None`.
@@ -253,7 +260,7 @@ impl<'e> BatchRun<'e> {
             waiting: Vec::new(),
             spool: None,
             rendering: Vec::new(),
-            candidates: Vec::new(),
+            candidates: Candidates::default(),
             error_contexts: Vec::new(),
             pool: None,
             pending: Vec::new(),
@@ -347,7 +354,7 @@ impl<'e> BatchRun<'e> {
         };
         let seen_id = Some(SeenId::new(case.id.clone(), hasher));
         let line = case.line;
-        let (decided, trace) = match engine.first_phase(&case, options) {
+        let (mut decided, trace) = match engine.first_phase(&case, options) {
             Ok(found) => found,
             Err(error) => {
                 let mut processed = Self::error_step(error, text, phase);
@@ -384,7 +391,11 @@ impl<'e> BatchRun<'e> {
             }
             (Some(t), cap) => Step::Parted(Box::new(Parted {
                 parts: t.parts(&engine.policy, &case, &decided, trace.as_ref()),
-                candidate: cap.map(|_| engine.candidate(&case, &decided)),
+                claim: cap.map(|cap| Claim {
+                    cap,
+                    keys: std::mem::take(&mut decided.order_keys),
+                    as_of: engine.as_of(&case).unwrap_or(Date::MIN),
+                }),
             })),
         };
         Processed {
@@ -559,11 +570,12 @@ impl<'e> BatchRun<'e> {
                 Some(spool) => spool.push_rendered(tally, &bytes),
             },
             Step::Parted(parted) => {
-                let Parted { parts, candidate } = *parted;
+                let Parted { parts, claim } = *parted;
                 let id = seen_id.as_ref().map_or("", |seen| &seen.text);
-                let waiting = candidate.is_some();
-                if let Some(candidate) = candidate {
-                    self.candidates.push(candidate);
+                let waiting = claim.is_some();
+                if let Some(claim) = claim {
+                    self.candidates
+                        .push(id, parts.version, claim.cap, &claim.keys, claim.as_of);
                     self.spool.get_or_insert_with(Spool::new);
                 }
                 match &mut self.spool {
@@ -595,16 +607,22 @@ impl<'e> BatchRun<'e> {
     /// records still waiting are placed first: a candidate is only known to be one, and not a
     /// duplicate id, once placed). Asked once, before [`Self::complete`]: in the rendered mode
     /// they are handed over, not copied (a copy was the run's peak of memory).
-    pub fn candidates(&mut self, sink: &mut dyn RecordSink) -> io::Result<Vec<Candidate>> {
+    pub fn candidates(&mut self, sink: &mut dyn RecordSink) -> io::Result<Candidates> {
         self.flush(sink)?;
         if self.templates.is_some() {
             return Ok(std::mem::take(&mut self.candidates));
         }
-        Ok(self
-            .waiting
-            .iter()
-            .map(|w| self.engine.candidate(&w.case, &w.decided))
-            .collect())
+        let mut candidates = Candidates::default();
+        for w in &self.waiting {
+            candidates.push(
+                &w.case.id,
+                w.decided.version,
+                w.decided.cap.unwrap_or(0),
+                &w.decided.order_keys,
+                self.engine.as_of(&w.case).unwrap_or(Date::MIN),
+            );
+        }
+        Ok(candidates)
     }
 
     /// Phase two with the given allocation, then the rest of the output in order.
@@ -692,18 +710,5 @@ impl<'e> BatchRun<'e> {
         let allocation = caps::allocate(&self.engine.policy, &candidates, book);
         self.complete(&allocation, sink)?;
         Ok(allocation)
-    }
-}
-
-impl Engine {
-    /// A case waiting for a place of its cap.
-    pub(crate) fn candidate(&self, case: &Case, decided: &Decided) -> Candidate {
-        Candidate {
-            id: case.id.clone(),
-            version: decided.version,
-            cap: decided.cap.unwrap_or(0),
-            keys: decided.order_keys.clone(),
-            as_of: self.as_of(case).unwrap_or(Date::MIN),
-        }
     }
 }
