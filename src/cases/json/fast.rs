@@ -26,7 +26,7 @@ const MAX_DEPTH: usize = 100;
 /// Reads a record that needs nothing beyond the common subset of JSON and matches the schema;
 /// `None` for any other text, which the serde path must then read.
 pub(super) fn read_well_formed(text: &str, line: usize, shape: Shape<'_>) -> Option<Case> {
-    let mut slots = vec![Value::Absent; shape.layout.case_size()];
+    let mut slots = absent_slots(shape.layout.case_size());
     let mut scanner = Scanner {
         text,
         bytes: text.as_bytes(),
@@ -168,6 +168,7 @@ impl<'t> Scanner<'t, '_> {
     /// Reads an object of record type `record` into `slots[start..]`.
     fn read_record(&mut self, record: RecordId, slots: &mut [Value], start: usize) -> Option<()> {
         let fields = &self.shape.schema.record(record)?.fields;
+        let field_slots = self.shape.layout.fields.get(record)?;
         let mut seen = FieldSet::new(fields.len());
         self.open(b'{')?;
         if !self.close_if_empty(b'}')? {
@@ -178,18 +179,22 @@ impl<'t> Scanner<'t, '_> {
                 self.expect(b':')?;
                 // An unknown key is an error, or in an open record one more key to check for
                 // duplicates: either way the serde path's business.
-                let index = field_index(fields, key, expected)?;
+                let (index, field) = field_named(fields, key, expected)?;
                 expected = index + 1;
                 if !seen.insert(index) {
                     return None;
                 }
-                let (_, field) = fields.get_index(index)?;
-                let slot = start + self.shape.layout.slot(record, index)?;
+                let slot = start + *field_slots.get(index)?;
                 let value = self.read_value(&field.ty, Rules::of(field), slots, slot)?;
                 if record == Schema::ROOT && field.name == "id" && matches!(value, Value::Text(_)) {
                     self.id = Some(self.last_string);
                 }
-                *slots.get_mut(slot)? = value;
+                match slots.get_mut(slot)? {
+                    // Nothing to drop (a plain assignment would call the drop glue each time).
+                    target @ Value::Absent => std::mem::forget(std::mem::replace(target, value)),
+                    // A slot is written once; a second write would be a bug, not a record.
+                    _ => return None,
+                }
                 if !self.separator(b'}')? {
                     break;
                 }
@@ -288,7 +293,7 @@ impl<'t> Scanner<'t, '_> {
     /// Reads a list whose elements are of type `element`.
     fn read_list(&mut self, element: &Ty) -> Option<Value> {
         self.open(b'[')?;
-        let mut items: SmallVec<[Value; 8]> = SmallVec::new();
+        let mut items: SmallVec<[Value; 4]> = SmallVec::new();
         if !self.close_if_empty(b']')? {
             loop {
                 let item = match element {
@@ -298,7 +303,7 @@ impl<'t> Scanner<'t, '_> {
                             return None;
                         }
                         let size = self.shape.layout.sizes.get(*record).copied().unwrap_or(0);
-                        let mut slots = vec![Value::Absent; size];
+                        let mut slots = absent_slots(size);
                         self.read_record(*record, &mut slots, 0)?;
                         Value::Record(slots.into_boxed_slice())
                     }
@@ -315,6 +320,12 @@ impl<'t> Scanner<'t, '_> {
     }
 }
 
+/// `size` absent slots. Built one by one: `vec![Value::Absent; size]` clones a `Value` for each,
+/// which costs several times as much.
+fn absent_slots(size: usize) -> Vec<Value> {
+    (0..size).map(|_| Value::Absent).collect()
+}
+
 /// How many bytes at the start of `bytes` may stand in a string as they are: none is `"`, `\\`
 /// or a control character.
 fn plain_run(bytes: &[u8]) -> usize {
@@ -322,40 +333,239 @@ fn plain_run(bytes: &[u8]) -> usize {
     // strings of a record are most of its bytes.
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    // The high bit of each byte below `limit` (any byte, for `limit` up to 0x80); a false
-    // hit can only follow a true one, so the lowest hit is exact.
-    let below = |word: u64, limit: u8| word.wrapping_sub(ONES * u64::from(limit)) & !word & HIGHS;
-    let mut chunks = bytes.chunks_exact(8);
-    let mut offset = 0;
-    for chunk in chunks.by_ref() {
-        let mut word = [0; 8];
-        word.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(word);
-        let hits = below(word ^ (ONES * u64::from(b'"')), 1)
-            | below(word ^ (ONES * u64::from(b'\\')), 1)
-            | below(word, 0x20);
+    const QUOTES: u64 = ONES * b'"' as u64;
+    const BACKSLASHES: u64 = ONES * b'\\' as u64;
+    const SPACES: u64 = ONES * b' ' as u64;
+    let mut rest = bytes;
+    while let Some(chunk) = rest.first_chunk::<8>() {
+        let word = u64::from_le_bytes(*chunk);
+        // The high bit of each byte that is zero (after the xor) or below a space; a false hit
+        // can only follow a true one, so the lowest hit is exact.
+        let zero = |w: u64| w.wrapping_sub(ONES) & !w;
+        let hits =
+            (zero(word ^ QUOTES) | zero(word ^ BACKSLASHES) | (word.wrapping_sub(SPACES) & !word))
+                & HIGHS;
         if hits != 0 {
             // Little-endian: the first byte is the lowest.
-            return offset + (hits.trailing_zeros() / 8) as usize;
+            return bytes.len() - rest.len() + (hits.trailing_zeros() / 8) as usize;
         }
-        offset += 8;
+        rest = rest.get(8..).unwrap_or_default();
     }
-    offset
-        + chunks
-            .remainder()
+    bytes.len() - rest.len()
+        + rest
             .iter()
             .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
-            .unwrap_or(chunks.remainder().len())
+            .unwrap_or(rest.len())
 }
 
-/// The index of the field named `key`, trying `expected` first.
-fn field_index(fields: &IndexMap<String, FieldDef>, key: &str, expected: usize) -> Option<usize> {
+/// The field named `key` and its index, trying the one at `expected` first.
+fn field_named<'f>(
+    fields: &'f IndexMap<String, FieldDef>,
+    key: &str,
+    expected: usize,
+) -> Option<(usize, &'f FieldDef)> {
     if let Some((_, field)) = fields.get_index(expected) {
-        if field.name.as_bytes() == key.as_bytes() {
-            return Some(expected);
+        if field.name == key {
+            return Some((expected, field));
         }
     }
     fields
         .values()
-        .position(|field| field.name.as_bytes() == key.as_bytes())
+        .enumerate()
+        .find(|(_, field)| field.name == key)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::OnceLock;
+
+    use super::{plain_run, read_well_formed};
+    use crate::cases::json::read_with_serde;
+    use crate::compile::Value;
+    use crate::engine::Engine;
+
+    fn engine(name: &'static str) -> &'static Engine {
+        static STORSKOG: OnceLock<Engine> = OnceLock::new();
+        static VOLUNTARY: OnceLock<Engine> = OnceLock::new();
+        let cell = if name == "storskog" {
+            &STORSKOG
+        } else {
+            &VOLUNTARY
+        };
+        cell.get_or_init(|| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("policies")
+                .join(name);
+            Engine::load(&path).expect("the policy loads")
+        })
+    }
+
+    const STORSKOG: &str = r#"{"id":"SK-1","nationality":"SY","entry_date":"2015-10-03","travel":{"origin":"SY","route":["SY","RU"],"direct_from_war_zone":true},"russian_residence":{"status":"permanent","since":"2011-08-18"},"special_connection":false,"decision_date":"2016-02-07"}"#;
+
+    const VOLUNTARY: &str = r#"{"id":"V-1","nationality":"AL","return_country":"AL","household":{"adults":ADULTS,"children":CHILDREN},"claim_status":"pending","application_date":"2015-10-14","previous_application":false,"visa_exempt":true,"convicted":false,"dublin":false}"#;
+
+    /// The fast path's reading, after checking it against the serde path's.
+    fn fast(policy: &'static str, text: &str) -> Option<Vec<Value>> {
+        let shape = engine(policy).shape();
+        let case = read_well_formed(text, 3, shape)?;
+        assert_eq!(
+            Ok(&case),
+            read_with_serde(text, 3, shape).as_ref(),
+            "{text}"
+        );
+        Some(case.slots.into_vec())
+    }
+
+    fn storskog(from: &str, to: &str) -> Option<Vec<Value>> {
+        assert!(STORSKOG.contains(from), "{from}");
+        fast("storskog", &STORSKOG.replacen(from, to, 1))
+    }
+
+    fn household(adults: &str, children: &str) -> Option<Vec<Value>> {
+        let text = VOLUNTARY
+            .replace("ADULTS", adults)
+            .replace("CHILDREN", children);
+        fast("voluntary", &text)
+    }
+
+    #[test]
+    fn a_plain_record_is_read_with_its_id() {
+        let shape = engine("storskog").shape();
+        let case = read_well_formed(STORSKOG, 3, shape).expect("read");
+        assert_eq!(&*case.id, "SK-1");
+        assert_eq!(case.line, 3);
+        assert!(fast("storskog", STORSKOG).is_some());
+        assert!(fast("storskog", &format!(" \t\r\n{STORSKOG} \n\r\t")).is_some());
+        assert!(storskog(":", " : ").is_some());
+        assert!(storskog(",", " ,\n").is_some());
+    }
+
+    #[test]
+    fn null_is_absent_for_an_optional_field_only() {
+        let read = storskog(
+            r#""special_connection""#,
+            r#""visa":null,"special_connection""#,
+        );
+        assert!(read.is_some());
+        assert!(
+            storskog(
+                r#""special_connection":false"#,
+                r#""special_connection":null"#
+            )
+            .is_none()
+        );
+        assert!(storskog(r#"["SY","RU"]"#, r#"["SY",null]"#).is_none());
+        assert!(storskog(r#""since":"2011-08-18""#, r#""since":null"#).is_none());
+    }
+
+    #[test]
+    fn lists_are_read_whole() {
+        let empty = storskog(r#"["SY","RU"]"#, "[ ]").expect("an empty list");
+        assert!(empty.contains(&Value::List(Box::new([]))));
+        assert!(storskog(r#"["SY","RU"]"#, r#"["SY","RU",]"#).is_none());
+        assert!(storskog(r#"["SY","RU"]"#, r#"[["SY"]]"#).is_none());
+        assert!(storskog(r#"["SY","RU"]"#, r#"[{"a":1}]"#).is_none());
+        assert!(storskog(r#"["SY","RU"]"#, r#"["SY""RU"]"#).is_none());
+    }
+
+    #[test]
+    fn anything_needing_a_closer_look_is_left_to_the_serde_path() {
+        for (from, to) in [
+            (r#""SK-1""#, r#""SK-\u0031""#),
+            (r#""SK-1""#, r#""SK-\"1""#),
+            (r#""SK-1""#, "\"SK-\u{1}1\""),
+            (r#""SK-1""#, r#""""#),
+            (r#""id""#, r#""i\u0064""#),
+            (r#""SY""#, r#""sy""#),
+            (r#""2015-10-03""#, r#""2015-02-29""#),
+            (r#""permanent""#, r#""Permanent""#),
+            (r#""special_connection":false,"#, ""),
+            (
+                r#""special_connection""#,
+                r#""extra":1,"special_connection""#,
+            ),
+            (
+                r#""special_connection""#,
+                r#""id":"SK-2","special_connection""#,
+            ),
+            ("true", "1"),
+            ("true", "tru"),
+            ("false", "falsey"),
+            ("}", "},"),
+        ] {
+            assert!(storskog(from, to).is_none(), "{from} -> {to}");
+        }
+        for tail in ["x", ",", "}", "{}", "\u{a0}", "\u{c}"] {
+            assert!(
+                fast("storskog", &format!("{STORSKOG}{tail}")).is_none(),
+                "{tail}"
+            );
+        }
+        for cut in 0..STORSKOG.len() {
+            assert!(fast("storskog", &STORSKOG[..cut]).is_none(), "{cut}");
+        }
+        assert!(fast("storskog", "[]").is_none());
+        assert!(fast("storskog", "").is_none());
+    }
+
+    #[test]
+    fn an_id_is_counted_in_characters() {
+        let at_limit = "é".repeat(64);
+        assert!(storskog("SK-1", &at_limit).is_some());
+        assert!(storskog("SK-1", &format!("{at_limit}x")).is_none());
+    }
+
+    #[test]
+    fn ints_are_plain_in_range_and_short() {
+        let children = |text: &str| household("1", text);
+        assert!(children("0").expect("0").contains(&Value::Int(0)));
+        assert!(children("-0").expect("-0").contains(&Value::Int(0)));
+        assert!(children("20").expect("20").contains(&Value::Int(20)));
+        for text in [
+            "21",
+            "-1",
+            "01",
+            "00",
+            "-",
+            "1.0",
+            "1e1",
+            "1E1",
+            "+1",
+            "\"1\"",
+            "true",
+            "null",
+            "99999999999999999999",
+            "000000000000000000001",
+        ] {
+            assert!(children(text).is_none(), "{text}");
+        }
+        assert!(household("0", "0").is_none());
+        assert!(household("1", "2").expect("ints").contains(&Value::Int(2)));
+    }
+
+    #[test]
+    fn a_plain_run_stops_at_the_first_quote_backslash_or_control_character() {
+        let stops = [b'"', b'\\', 0x00, 0x01, 0x1f];
+        let passes = [b'a', b' ', 0x7f, 0x80, 0xc3, 0xff, b'!', b'#', b'[', b']'];
+        for len in 0..20 {
+            for &pass in &passes {
+                let run = vec![pass; len];
+                assert_eq!(plain_run(&run), len);
+                for &stop in &stops {
+                    for at in 0..len {
+                        let mut bytes = run.clone();
+                        bytes[at] = stop;
+                        // A byte that makes the word arithmetic borrow, after the stop.
+                        for later in at + 1..len {
+                            let mut bytes = bytes.clone();
+                            bytes[later] = 0x00;
+                            assert_eq!(plain_run(&bytes), at, "{bytes:?}");
+                        }
+                        assert_eq!(plain_run(&bytes), at, "{bytes:?}");
+                    }
+                }
+            }
+        }
+    }
 }
