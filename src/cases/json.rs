@@ -1,6 +1,13 @@
-//! One JSON record → a [`Case`], read straight into slots by a schema-driven `DeserializeSeed`.
+//! One JSON record → a [`Case`], read straight into slots.
 //!
-//! The whole text is always read to its end, even after a field is found wrong, so that a
+//! Two readers: a fast path ([`fast`]), a byte scanner for the common subset of JSON that
+//! accepts only records matching the schema, and the serde path, a schema-driven
+//! `DeserializeSeed` over serde_json that reads any text. The fast path runs first; whenever it
+//! gives up — on any escape, float, error or other doubt — the serde path reads the text from
+//! scratch. The serde path is authoritative: it alone reports errors, and what the fast path
+//! accepts it must read exactly as the serde path would (a differential test holds them to it).
+//!
+//! In the serde path, the whole text is always read to its end, even after a field is found wrong, so that a
 //! truncated or malformed line is reported as `parse_error` whatever else is wrong with it.
 //! The first field error in document order is the one reported (missing fields are found at the
 //! end of their record).
@@ -56,8 +63,20 @@ impl Sink {
     }
 }
 
+#[cfg(test)]
+mod differential;
+mod fast;
+
 /// Reads one record. `line` is its physical line, for the case and any error.
 pub fn parse_json_record(text: &str, line: usize, shape: Shape<'_>) -> Result<Case, RecordError> {
+    match fast::read_well_formed(text, line, shape) {
+        Some(case) => Ok(case),
+        None => read_with_serde(text, line, shape),
+    }
+}
+
+/// Reads one record with serde_json: any text, with every error reported.
+fn read_with_serde(text: &str, line: usize, shape: Shape<'_>) -> Result<Case, RecordError> {
     let mut slots = vec![Value::Absent; shape.layout.case_size()];
     let mut sink = Sink::default();
     let mut deserializer = serde_json::Deserializer::from_str(text);

@@ -1,0 +1,571 @@
+//! The fast path of [`super::parse_json_record`]: a schema-driven byte scanner for the records
+//! that make up nearly every batch.
+//!
+//! It reads only a subset of JSON — objects, arrays, strings without escapes or control
+//! characters, `true`, `false`, `null`, and plain integers (`-`, digits) where the schema wants an
+//! int — and only records that fully match the schema. On anything else it gives up (`None`),
+//! without saying why, and the serde path reads the record from scratch: that path alone
+//! decides errors, their messages and their precedence, so this one needs to agree with it
+//! only on what a valid record reads as. Every check here mirrors one of the serde path's, for
+//! its successful outcome.
+
+use smallvec::SmallVec;
+
+use super::FieldSet;
+use crate::cases::{Case, Shape};
+use crate::check::types::{FieldDef, RecordId, Schema, Ty};
+use crate::compile::Value;
+use crate::country::Country;
+use crate::dates::parse_date;
+use indexmap::IndexMap;
+
+/// serde_json refuses the 128th level of nesting; give up well before, so that no record this
+/// path accepts is one serde_json would refuse.
+const MAX_DEPTH: usize = 100;
+
+/// Reads a record that needs nothing beyond the common subset of JSON and matches the schema;
+/// `None` for any other text, which the serde path must then read.
+pub(super) fn read_well_formed(text: &str, line: usize, shape: Shape<'_>) -> Option<Case> {
+    let mut slots = absent_slots(shape.layout.case_size());
+    let mut scanner = Scanner {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+        depth: 0,
+        shape,
+        last_string: "",
+        id: None,
+    };
+    scanner.read_record(Schema::ROOT, &mut slots, 0)?;
+    // As `Deserializer::end`: only whitespace may follow.
+    scanner.skip_whitespace();
+    if scanner.pos != scanner.bytes.len() {
+        return None;
+    }
+    Some(Case {
+        line,
+        id: Box::from(scanner.id.unwrap_or_default()),
+        slots: slots.into_boxed_slice(),
+    })
+}
+
+/// What a value may be beyond its type: they apply to a field's own value only.
+#[derive(Clone, Copy)]
+struct Rules {
+    /// `null` reads as absent (otherwise it is an error).
+    optional: bool,
+    /// A text's length in characters.
+    text_length: Option<(usize, usize)>,
+}
+
+impl Rules {
+    fn of(field: &FieldDef) -> Rules {
+        Rules {
+            optional: field.optional,
+            text_length: field.text_length,
+        }
+    }
+
+    /// A list element is never optional, and a list's text length limit (if any) is not its
+    /// elements'.
+    const ELEMENT: Rules = Rules {
+        optional: false,
+        text_length: None,
+    };
+}
+
+struct Scanner<'t, 's> {
+    text: &'t str,
+    bytes: &'t [u8],
+    pos: usize,
+    /// Open objects and arrays, as serde_json counts them for its recursion limit.
+    depth: usize,
+    shape: Shape<'s>,
+    /// The last string read: the text of a `Value::Text` just made, without copying it back.
+    last_string: &'t str,
+    /// The case's id, by the serde path's rule: the text of the root record's `id` field.
+    id: Option<&'t str>,
+}
+
+impl<'t> Scanner<'t, '_> {
+    /// JSON's insignificant whitespace, exactly the four bytes serde_json skips.
+    fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    /// The next byte that is not whitespace, not consumed.
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_whitespace();
+        self.bytes.get(self.pos).copied()
+    }
+
+    /// Consumes the next byte that is not whitespace.
+    fn next_byte(&mut self) -> Option<u8> {
+        let byte = self.peek()?;
+        self.pos += 1;
+        Some(byte)
+    }
+
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        (self.next_byte()? == byte).then_some(())
+    }
+
+    /// Consumes `[` or `{`.
+    fn open(&mut self, byte: u8) -> Option<()> {
+        self.expect(byte)?;
+        self.depth += 1;
+        (self.depth < MAX_DEPTH).then_some(())
+    }
+
+    /// Consumes the closing `]` or `}` of an empty array or object, if it is next.
+    fn close_if_empty(&mut self, byte: u8) -> Option<bool> {
+        if self.peek()? == byte {
+            self.pos += 1;
+            self.depth -= 1;
+            return Some(true);
+        }
+        Some(false)
+    }
+
+    /// After an element: `,` (true: another follows) or the closing byte (false).
+    fn separator(&mut self, close: u8) -> Option<bool> {
+        match self.next_byte()? {
+            b',' => Some(true),
+            byte if byte == close => {
+                self.depth -= 1;
+                Some(false)
+            }
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.pos + word.len();
+        (self.bytes.get(self.pos..end)? == word).then(|| self.pos = end)
+    }
+
+    /// A string with no escape and no control character, borrowed from the text.
+    fn string(&mut self) -> Option<&'t str> {
+        self.expect(b'"')?;
+        let start = self.pos;
+        let rest = self.bytes.get(start..)?;
+        let length = plain_run(rest);
+        // The run must end at the closing quote: an escape needs decoding, and a control
+        // character (or the end of the text) is an error for serde_json.
+        if rest.get(length) != Some(&b'"') {
+            return None;
+        }
+        let end = start + length;
+        // Both ends are at an ASCII quote, so the slice is on character boundaries.
+        let string = self.text.get(start..end)?;
+        self.pos = end + 1;
+        self.last_string = string;
+        Some(string)
+    }
+
+    /// Reads an object of record type `record` into `slots[start..]`.
+    fn read_record(&mut self, record: RecordId, slots: &mut [Value], start: usize) -> Option<()> {
+        let fields = &self.shape.schema.record(record)?.fields;
+        let field_slots = self.shape.layout.fields.get(record)?;
+        let mut seen = FieldSet::new(fields.len());
+        self.open(b'{')?;
+        if !self.close_if_empty(b'}')? {
+            // Writers keep the schema's order, so the field after the last one is tried first.
+            let mut expected = 0;
+            loop {
+                let key = self.string()?;
+                self.expect(b':')?;
+                // An unknown key is an error, or in an open record one more key to check for
+                // duplicates: either way the serde path's business.
+                let (index, field) = field_named(fields, key, expected)?;
+                expected = index + 1;
+                if !seen.insert(index) {
+                    return None;
+                }
+                let slot = start + *field_slots.get(index)?;
+                let value = self.read_value(&field.ty, Rules::of(field), slots, slot)?;
+                if record == Schema::ROOT && field.name == "id" && matches!(value, Value::Text(_)) {
+                    self.id = Some(self.last_string);
+                }
+                match slots.get_mut(slot)? {
+                    // Nothing to drop (a plain assignment would call the drop glue each time).
+                    target @ Value::Absent => std::mem::forget(std::mem::replace(target, value)),
+                    // A slot is written once; a second write would be a bug, not a record.
+                    _ => return None,
+                }
+                if !self.separator(b'}')? {
+                    break;
+                }
+            }
+        }
+        let all_required_seen = fields
+            .values()
+            .enumerate()
+            .all(|(index, field)| field.optional || seen.contains(index));
+        all_required_seen.then_some(())
+    }
+
+    /// Reads the value for `slot`, of type `ty`. A record also fills the slots after `slot`.
+    fn read_value(
+        &mut self,
+        ty: &Ty,
+        rules: Rules,
+        slots: &mut [Value],
+        slot: usize,
+    ) -> Option<Value> {
+        match (self.peek()?, ty) {
+            (b'n', _) => {
+                self.literal(b"null")?;
+                rules.optional.then_some(Value::Absent)
+            }
+            (b't', Ty::Bool) => self.literal(b"true").map(|()| Value::Bool(true)),
+            (b'f', Ty::Bool) => self.literal(b"false").map(|()| Value::Bool(false)),
+            (b'-' | b'0'..=b'9', Ty::Int(range)) => {
+                let value = self.integer()?;
+                let in_range = range.lo <= i128::from(value) && i128::from(value) <= range.hi;
+                in_range.then_some(Value::Int(value))
+            }
+            (b'"', _) => {
+                let string = self.string()?;
+                self.scalar(ty, string, rules.text_length)
+            }
+            (b'[', Ty::List(element)) => self.read_list(element),
+            (b'{', Ty::Record(record)) => {
+                self.read_record(*record, slots, slot + 1)?;
+                Some(Value::Present)
+            }
+            _ => None,
+        }
+    }
+
+    /// A string as a value of `ty`, if it is a valid one.
+    fn scalar(&self, ty: &Ty, string: &str, text_length: Option<(usize, usize)>) -> Option<Value> {
+        match ty {
+            Ty::Text => {
+                if let Some((lo, hi)) = text_length {
+                    let length = string.chars().count();
+                    if length < lo || length > hi {
+                        return None;
+                    }
+                }
+                Some(Value::Text(Box::from(string)))
+            }
+            Ty::Date => parse_date(string).map(Value::Date),
+            Ty::Country => Country::parse(string).map(Value::Country),
+            Ty::Enum(id) => {
+                let values = &self.shape.schema.enum_type(*id)?.values;
+                let index = values.iter().position(|v| v == string)?;
+                Some(Value::Enum(u32::try_from(index).ok()?))
+            }
+            _ => None,
+        }
+    }
+
+    /// A JSON integer: `-`, then `0` or digits not starting with `0`. Anything longer than
+    /// 18 digits is left to the serde path, so the sum cannot overflow.
+    fn integer(&mut self) -> Option<i64> {
+        let negative = self.bytes.get(self.pos) == Some(&b'-');
+        if negative {
+            self.pos += 1;
+        }
+        let start = self.pos;
+        let mut value: i64 = 0;
+        while let Some(&byte) = self.bytes.get(self.pos) {
+            if !byte.is_ascii_digit() {
+                break;
+            }
+            if self.pos - start == 18 {
+                return None;
+            }
+            value = value * 10 + i64::from(byte - b'0');
+            self.pos += 1;
+        }
+        let digits = self.pos - start;
+        // serde_json refuses a leading zero; `-` alone is no number.
+        if digits == 0 || (digits > 1 && self.bytes.get(start) == Some(&b'0')) {
+            return None;
+        }
+        Some(if negative { -value } else { value })
+    }
+
+    /// Reads a list whose elements are of type `element`.
+    fn read_list(&mut self, element: &Ty) -> Option<Value> {
+        self.open(b'[')?;
+        let mut items: SmallVec<[Value; 4]> = SmallVec::new();
+        if !self.close_if_empty(b']')? {
+            loop {
+                let item = match element {
+                    // A record element has slots of its own, laid out by its record type.
+                    Ty::Record(record) => {
+                        if self.peek()? != b'{' {
+                            return None;
+                        }
+                        let size = self.shape.layout.sizes.get(*record).copied().unwrap_or(0);
+                        let mut slots = absent_slots(size);
+                        self.read_record(*record, &mut slots, 0)?;
+                        Value::Record(slots.into_boxed_slice())
+                    }
+                    _ => self.read_value(element, Rules::ELEMENT, &mut [], 0)?,
+                };
+                items.push(item);
+                if !self.separator(b']')? {
+                    break;
+                }
+            }
+        }
+        // Collected to its exact length: one allocation, none to shrink.
+        Some(Value::List(items.into_iter().collect()))
+    }
+}
+
+/// `size` absent slots. Built one by one: `vec![Value::Absent; size]` clones a `Value` for each,
+/// which costs several times as much.
+fn absent_slots(size: usize) -> Vec<Value> {
+    (0..size).map(|_| Value::Absent).collect()
+}
+
+/// How many bytes at the start of `bytes` may stand in a string as they are: none is `"`, `\\`
+/// or a control character.
+fn plain_run(bytes: &[u8]) -> usize {
+    // Eight bytes at a time: a byte-wise search costs several instructions a byte, and the
+    // strings of a record are most of its bytes.
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const QUOTES: u64 = ONES * b'"' as u64;
+    const BACKSLASHES: u64 = ONES * b'\\' as u64;
+    const SPACES: u64 = ONES * b' ' as u64;
+    let mut rest = bytes;
+    while let Some(chunk) = rest.first_chunk::<8>() {
+        let word = u64::from_le_bytes(*chunk);
+        // The high bit of each byte that is zero (after the xor) or below a space; a false hit
+        // can only follow a true one, so the lowest hit is exact.
+        let zero = |w: u64| w.wrapping_sub(ONES) & !w;
+        let hits =
+            (zero(word ^ QUOTES) | zero(word ^ BACKSLASHES) | (word.wrapping_sub(SPACES) & !word))
+                & HIGHS;
+        if hits != 0 {
+            // Little-endian: the first byte is the lowest.
+            return bytes.len() - rest.len() + (hits.trailing_zeros() / 8) as usize;
+        }
+        rest = rest.get(8..).unwrap_or_default();
+    }
+    bytes.len() - rest.len()
+        + rest
+            .iter()
+            .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
+            .unwrap_or(rest.len())
+}
+
+/// The field named `key` and its index, trying the one at `expected` first.
+fn field_named<'f>(
+    fields: &'f IndexMap<String, FieldDef>,
+    key: &str,
+    expected: usize,
+) -> Option<(usize, &'f FieldDef)> {
+    if let Some((_, field)) = fields.get_index(expected) {
+        if field.name == key {
+            return Some((expected, field));
+        }
+    }
+    fields
+        .values()
+        .enumerate()
+        .find(|(_, field)| field.name == key)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::OnceLock;
+
+    use super::{plain_run, read_well_formed};
+    use crate::cases::json::read_with_serde;
+    use crate::compile::Value;
+    use crate::engine::Engine;
+
+    fn engine(name: &'static str) -> &'static Engine {
+        static STORSKOG: OnceLock<Engine> = OnceLock::new();
+        static VOLUNTARY: OnceLock<Engine> = OnceLock::new();
+        let cell = if name == "storskog" {
+            &STORSKOG
+        } else {
+            &VOLUNTARY
+        };
+        cell.get_or_init(|| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("policies")
+                .join(name);
+            Engine::load(&path).expect("the policy loads")
+        })
+    }
+
+    const STORSKOG: &str = r#"{"id":"SK-1","nationality":"SY","entry_date":"2015-10-03","travel":{"origin":"SY","route":["SY","RU"],"direct_from_war_zone":true},"russian_residence":{"status":"permanent","since":"2011-08-18"},"special_connection":false,"decision_date":"2016-02-07"}"#;
+
+    const VOLUNTARY: &str = r#"{"id":"V-1","nationality":"AL","return_country":"AL","household":{"adults":ADULTS,"children":CHILDREN},"claim_status":"pending","application_date":"2015-10-14","previous_application":false,"visa_exempt":true,"convicted":false,"dublin":false}"#;
+
+    /// The fast path's reading, after checking it against the serde path's.
+    fn fast(policy: &'static str, text: &str) -> Option<Vec<Value>> {
+        let shape = engine(policy).shape();
+        let case = read_well_formed(text, 3, shape)?;
+        assert_eq!(
+            Ok(&case),
+            read_with_serde(text, 3, shape).as_ref(),
+            "{text}"
+        );
+        Some(case.slots.into_vec())
+    }
+
+    fn storskog(from: &str, to: &str) -> Option<Vec<Value>> {
+        assert!(STORSKOG.contains(from), "{from}");
+        fast("storskog", &STORSKOG.replacen(from, to, 1))
+    }
+
+    fn household(adults: &str, children: &str) -> Option<Vec<Value>> {
+        let text = VOLUNTARY
+            .replace("ADULTS", adults)
+            .replace("CHILDREN", children);
+        fast("voluntary", &text)
+    }
+
+    #[test]
+    fn a_plain_record_is_read_with_its_id() {
+        let shape = engine("storskog").shape();
+        let case = read_well_formed(STORSKOG, 3, shape).expect("read");
+        assert_eq!(&*case.id, "SK-1");
+        assert_eq!(case.line, 3);
+        assert!(fast("storskog", STORSKOG).is_some());
+        assert!(fast("storskog", &format!(" \t\r\n{STORSKOG} \n\r\t")).is_some());
+        assert!(storskog(":", " : ").is_some());
+        assert!(storskog(",", " ,\n").is_some());
+    }
+
+    #[test]
+    fn null_is_absent_for_an_optional_field_only() {
+        let read = storskog(
+            r#""special_connection""#,
+            r#""visa":null,"special_connection""#,
+        );
+        assert!(read.is_some());
+        assert!(
+            storskog(
+                r#""special_connection":false"#,
+                r#""special_connection":null"#
+            )
+            .is_none()
+        );
+        assert!(storskog(r#"["SY","RU"]"#, r#"["SY",null]"#).is_none());
+        assert!(storskog(r#""since":"2011-08-18""#, r#""since":null"#).is_none());
+    }
+
+    #[test]
+    fn lists_are_read_whole() {
+        let empty = storskog(r#"["SY","RU"]"#, "[ ]").expect("an empty list");
+        assert!(empty.contains(&Value::List(Box::new([]))));
+        assert!(storskog(r#"["SY","RU"]"#, r#"["SY","RU",]"#).is_none());
+        assert!(storskog(r#"["SY","RU"]"#, r#"[["SY"]]"#).is_none());
+        assert!(storskog(r#"["SY","RU"]"#, r#"[{"a":1}]"#).is_none());
+        assert!(storskog(r#"["SY","RU"]"#, r#"["SY""RU"]"#).is_none());
+    }
+
+    #[test]
+    fn anything_needing_a_closer_look_is_left_to_the_serde_path() {
+        for (from, to) in [
+            (r#""SK-1""#, r#""SK-\u0031""#),
+            (r#""SK-1""#, r#""SK-\"1""#),
+            (r#""SK-1""#, "\"SK-\u{1}1\""),
+            (r#""SK-1""#, r#""""#),
+            (r#""id""#, r#""i\u0064""#),
+            (r#""SY""#, r#""sy""#),
+            (r#""2015-10-03""#, r#""2015-02-29""#),
+            (r#""permanent""#, r#""Permanent""#),
+            (r#""special_connection":false,"#, ""),
+            (
+                r#""special_connection""#,
+                r#""extra":1,"special_connection""#,
+            ),
+            (
+                r#""special_connection""#,
+                r#""id":"SK-2","special_connection""#,
+            ),
+            ("true", "1"),
+            ("true", "tru"),
+            ("false", "falsey"),
+            ("}", "},"),
+        ] {
+            assert!(storskog(from, to).is_none(), "{from} -> {to}");
+        }
+        for tail in ["x", ",", "}", "{}", "\u{a0}", "\u{c}"] {
+            assert!(
+                fast("storskog", &format!("{STORSKOG}{tail}")).is_none(),
+                "{tail}"
+            );
+        }
+        for cut in 0..STORSKOG.len() {
+            assert!(fast("storskog", &STORSKOG[..cut]).is_none(), "{cut}");
+        }
+        assert!(fast("storskog", "[]").is_none());
+        assert!(fast("storskog", "").is_none());
+    }
+
+    #[test]
+    fn an_id_is_counted_in_characters() {
+        let at_limit = "é".repeat(64);
+        assert!(storskog("SK-1", &at_limit).is_some());
+        assert!(storskog("SK-1", &format!("{at_limit}x")).is_none());
+    }
+
+    #[test]
+    fn ints_are_plain_in_range_and_short() {
+        let children = |text: &str| household("1", text);
+        assert!(children("0").expect("0").contains(&Value::Int(0)));
+        assert!(children("-0").expect("-0").contains(&Value::Int(0)));
+        assert!(children("20").expect("20").contains(&Value::Int(20)));
+        for text in [
+            "21",
+            "-1",
+            "01",
+            "00",
+            "-",
+            "1.0",
+            "1e1",
+            "1E1",
+            "+1",
+            "\"1\"",
+            "true",
+            "null",
+            "99999999999999999999",
+            "000000000000000000001",
+        ] {
+            assert!(children(text).is_none(), "{text}");
+        }
+        assert!(household("0", "0").is_none());
+        assert!(household("1", "2").expect("ints").contains(&Value::Int(2)));
+    }
+
+    #[test]
+    fn a_plain_run_stops_at_the_first_quote_backslash_or_control_character() {
+        let stops = [b'"', b'\\', 0x00, 0x01, 0x1f];
+        let passes = [b'a', b' ', 0x7f, 0x80, 0xc3, 0xff, b'!', b'#', b'[', b']'];
+        for len in 0..20 {
+            for &pass in &passes {
+                let run = vec![pass; len];
+                assert_eq!(plain_run(&run), len);
+                for &stop in &stops {
+                    for at in 0..len {
+                        let mut bytes = run.clone();
+                        bytes[at] = stop;
+                        // A byte that makes the word arithmetic borrow, after the stop.
+                        for later in at + 1..len {
+                            let mut bytes = bytes.clone();
+                            bytes[later] = 0x00;
+                            assert_eq!(plain_run(&bytes), at, "{bytes:?}");
+                        }
+                        assert_eq!(plain_run(&bytes), at, "{bytes:?}");
+                    }
+                }
+            }
+        }
+    }
+}
