@@ -83,9 +83,11 @@ impl SchemaBuilder<'_> {
                 },
             );
         }
+        let json_keys = fields.keys().map(|name| quoted_key(name)).collect();
         RecordType {
             fields,
             open: record.open,
+            json_keys,
         }
     }
 
@@ -193,4 +195,11 @@ impl SchemaBuilder<'_> {
         self.schema.enums.push(EnumType { values });
         Ty::Enum(id)
     }
+}
+
+/// A field's name as a JSON key, with its quotes, if it needs no escaping (a name of the grammar
+/// never does: letters, digits and `_`).
+fn quoted_key(name: &str) -> Option<Box<[u8]>> {
+    let plain = name.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+    plain.then(|| format!("\"{name}\"").into_bytes().into_boxed_slice())
 }

@@ -153,6 +153,9 @@ pub struct RecordType {
     pub fields: IndexMap<String, FieldDef>,
     /// Whether fields not declared are accepted (and ignored).
     pub open: bool,
+    /// Each field's name as a JSON key with its quotes (`"id"`), where it needs no escaping: the
+    /// JSON reader matches keys against these bytes.
+    pub json_keys: Vec<Option<Box<[u8]>>>,
 }
 
 /// An enum type: its values in declared order.

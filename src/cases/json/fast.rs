@@ -13,7 +13,7 @@ use smallvec::SmallVec;
 
 use super::FieldSet;
 use crate::cases::{Case, Shape};
-use crate::check::types::{FieldDef, RecordId, Schema, Ty};
+use crate::check::types::{FieldDef, RecordId, RecordType, Schema, Ty};
 use crate::compile::Value;
 use crate::country::Country;
 use crate::dates::parse_date;
@@ -165,9 +165,28 @@ impl<'t> Scanner<'t, '_> {
         Some(string)
     }
 
+    /// The key next if it is the field at `expected`, written as it is (most records name their
+    /// fields in the schema's order): then it is consumed without reading it as a string.
+    fn expected_key<'f>(
+        &mut self,
+        record: &'f RecordType,
+        expected: usize,
+    ) -> Option<(usize, &'f FieldDef)> {
+        let (_, field) = record.fields.get_index(expected)?;
+        let key = record.json_keys.get(expected)?.as_deref()?;
+        self.skip_whitespace();
+        let end = self.pos + key.len();
+        if self.bytes.get(self.pos..end)? != key {
+            return None;
+        }
+        self.pos = end;
+        Some((expected, field))
+    }
+
     /// Reads an object of record type `record` into `slots[start..]`.
     fn read_record(&mut self, record: RecordId, slots: &mut [Value], start: usize) -> Option<()> {
-        let fields = &self.shape.schema.record(record)?.fields;
+        let record_type = self.shape.schema.record(record)?;
+        let fields = &record_type.fields;
         let field_slots = self.shape.layout.fields.get(record)?;
         let mut seen = FieldSet::new(fields.len());
         self.open(b'{')?;
@@ -175,11 +194,16 @@ impl<'t> Scanner<'t, '_> {
             // Writers keep the schema's order, so the field after the last one is tried first.
             let mut expected = 0;
             loop {
-                let key = self.string()?;
+                let (index, field) = match self.expected_key(record_type, expected) {
+                    Some(found) => found,
+                    None => {
+                        let key = self.string()?;
+                        // An unknown key is an error, or in an open record one more key to
+                        // check for duplicates: either way the serde path's business.
+                        field_named(fields, key, expected)?
+                    }
+                };
                 self.expect(b':')?;
-                // An unknown key is an error, or in an open record one more key to check for
-                // duplicates: either way the serde path's business.
-                let (index, field) = field_named(fields, key, expected)?;
                 expected = index + 1;
                 if !seen.insert(index) {
                     return None;
