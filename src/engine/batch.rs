@@ -473,7 +473,11 @@ impl<'e> BatchRun<'e> {
                 Some(pool) => pool.install(|| Self::feed(&phase, chunk)),
                 None => Self::feed(&phase, chunk),
             };
-            self.pending.extend(processed);
+            if self.pending.is_empty() {
+                self.pending = processed;
+            } else {
+                self.pending.extend(processed);
+            }
             return self.flush(sink);
         }
         let previous = std::mem::take(&mut self.pending);
