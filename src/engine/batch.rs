@@ -10,7 +10,7 @@
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 
 use rayon::prelude::*;
 
@@ -146,6 +146,117 @@ struct PhaseOne<'a> {
     hasher: &'a RandomState,
 }
 
+impl PhaseOne<'_> {
+    /// Phase one for a chunk of records, in parallel, order kept.
+    fn feed(&self, chunk: Vec<RawRecord>) -> Vec<Processed> {
+        chunk
+            .into_par_iter()
+            .with_min_len(64)
+            .map(|raw| self.process(raw))
+            .collect()
+    }
+
+    fn process(&self, raw: RawRecord) -> Processed {
+        let phase = self;
+        let PhaseOne {
+            engine,
+            options,
+            templates,
+            render_now,
+            hasher,
+        } = *phase;
+        let (case, text) = match raw {
+            RawRecord::Json { line, text } => (engine.read_json(&text, line), Some(text)),
+            RawRecord::Bytes { line, bytes } => match String::from_utf8(bytes) {
+                Ok(text) => (engine.read_json(&text, line), Some(text)),
+                Err(error) => (Err(super::input::not_utf8(line, &error)), None),
+            },
+            RawRecord::Read(result) => (result, None),
+        };
+        let case = match case {
+            Ok(case) => case,
+            Err(error) => return phase.error_step(error, text),
+        };
+        let seen_id = Some(SeenId::new(case.id.clone(), hasher));
+        let line = case.line;
+        let (mut decided, trace) = match engine.first_phase(&case, options) {
+            Ok(found) => found,
+            Err(error) => {
+                let mut processed = phase.error_step(error, text);
+                processed.seen_id = seen_id;
+                return processed;
+            }
+        };
+        let step = match (templates, decided.cap) {
+            (None, None) => Step::Final(Record::Decision(Box::new(
+                engine.to_decision(&case, &decided, trace, None),
+            ))),
+            (None, Some(_)) => Step::Waiting(Box::new(Waiting {
+                case,
+                decided,
+                trace,
+            })),
+            // Rendered at once while nothing waits for a cap (the spool takes parts after).
+            (Some(t), None) if render_now => {
+                let mut bytes = Vec::with_capacity(640);
+                t.write(
+                    &mut bytes,
+                    &engine.policy,
+                    &case,
+                    &decided,
+                    None,
+                    trace.as_ref(),
+                );
+                let tally = Tally::Decided {
+                    version: decided.version,
+                    outcome: decided.outcome,
+                    warned: !decided.warnings.is_empty(),
+                };
+                Step::Rendered(bytes, tally)
+            }
+            (Some(t), cap) => Step::Parted(Box::new(Parted {
+                parts: t.parts(&engine.policy, &case, &decided, trace.as_ref()),
+                claim: cap.map(|cap| Claim {
+                    cap,
+                    keys: std::mem::take(&mut decided.order_keys),
+                    as_of: engine.as_of(&case).unwrap_or(Date::MIN),
+                }),
+            })),
+        };
+        Processed {
+            line,
+            seen_id,
+            step,
+            error: None,
+            text,
+        }
+    }
+
+    fn error_step(&self, error: RecordError, text: Option<String>) -> Processed {
+        let phase = self;
+        let line = error.line;
+        let seen_id = error
+            .id
+            .as_deref()
+            .map(|id| SeenId::new(Box::from(id), phase.hasher));
+        let step = match phase.templates {
+            Some(_) => {
+                let kind = error.kind;
+                let bytes = serde_json::to_vec(&Record::Error(error.clone())).unwrap_or_default();
+                Step::Rendered(bytes, Tally::Error(kind))
+            }
+            None => Step::Final(Record::Error(error.clone())),
+        };
+        Processed {
+            line,
+            seen_id,
+            step,
+            error: Some(error),
+            text,
+        }
+    }
+}
+
 struct Processed {
     /// The record's line.
     line: usize,
@@ -183,8 +294,12 @@ pub struct BatchRun<'e> {
     pub error_contexts: Vec<ErrorContext>,
     /// Threads for phase one; rayon's global pool when `None`.
     pool: Option<Arc<rayon::ThreadPool>>,
-    /// Records of the last chunk decided but not yet placed (see [`Self::push_chunk`]).
+    /// Records of the last chunk decided but not yet placed (one thread).
     pending: Vec<Processed>,
+    /// The last chunk, being decided on the pool (more than one thread; see [`Self::push_chunk`]).
+    in_flight: Option<mpsc::Receiver<Vec<Processed>>>,
+    /// The engine, shared with the pool's jobs.
+    shared: Option<Arc<Engine>>,
     /// The input's size in bytes, when known, until the set of ids is sized from it.
     input_size: Option<u64>,
     /// Set from outside (Ctrl-C) to stop the batch at the next chunk.
@@ -264,6 +379,8 @@ impl<'e> BatchRun<'e> {
             error_contexts: Vec::new(),
             pool: None,
             pending: Vec::new(),
+            in_flight: None,
+            shared: None,
             input_size: None,
             cancel: None,
         }
@@ -332,104 +449,6 @@ impl<'e> BatchRun<'e> {
         self
     }
 
-    fn process(phase: &PhaseOne<'_>, raw: RawRecord) -> Processed {
-        let PhaseOne {
-            engine,
-            options,
-            templates,
-            render_now,
-            hasher,
-        } = *phase;
-        let (case, text) = match raw {
-            RawRecord::Json { line, text } => (engine.read_json(&text, line), Some(text)),
-            RawRecord::Bytes { line, bytes } => match String::from_utf8(bytes) {
-                Ok(text) => (engine.read_json(&text, line), Some(text)),
-                Err(error) => (Err(super::input::not_utf8(line, &error)), None),
-            },
-            RawRecord::Read(result) => (result, None),
-        };
-        let case = match case {
-            Ok(case) => case,
-            Err(error) => return Self::error_step(error, text, phase),
-        };
-        let seen_id = Some(SeenId::new(case.id.clone(), hasher));
-        let line = case.line;
-        let (mut decided, trace) = match engine.first_phase(&case, options) {
-            Ok(found) => found,
-            Err(error) => {
-                let mut processed = Self::error_step(error, text, phase);
-                processed.seen_id = seen_id;
-                return processed;
-            }
-        };
-        let step = match (templates, decided.cap) {
-            (None, None) => Step::Final(Record::Decision(Box::new(
-                engine.to_decision(&case, &decided, trace, None),
-            ))),
-            (None, Some(_)) => Step::Waiting(Box::new(Waiting {
-                case,
-                decided,
-                trace,
-            })),
-            // Rendered at once while nothing waits for a cap (the spool takes parts after).
-            (Some(t), None) if render_now => {
-                let mut bytes = Vec::with_capacity(640);
-                t.write(
-                    &mut bytes,
-                    &engine.policy,
-                    &case,
-                    &decided,
-                    None,
-                    trace.as_ref(),
-                );
-                let tally = Tally::Decided {
-                    version: decided.version,
-                    outcome: decided.outcome,
-                    warned: !decided.warnings.is_empty(),
-                };
-                Step::Rendered(bytes, tally)
-            }
-            (Some(t), cap) => Step::Parted(Box::new(Parted {
-                parts: t.parts(&engine.policy, &case, &decided, trace.as_ref()),
-                claim: cap.map(|cap| Claim {
-                    cap,
-                    keys: std::mem::take(&mut decided.order_keys),
-                    as_of: engine.as_of(&case).unwrap_or(Date::MIN),
-                }),
-            })),
-        };
-        Processed {
-            line,
-            seen_id,
-            step,
-            error: None,
-            text,
-        }
-    }
-
-    fn error_step(error: RecordError, text: Option<String>, phase: &PhaseOne<'_>) -> Processed {
-        let line = error.line;
-        let seen_id = error
-            .id
-            .as_deref()
-            .map(|id| SeenId::new(Box::from(id), phase.hasher));
-        let step = match phase.templates {
-            Some(_) => {
-                let kind = error.kind;
-                let bytes = serde_json::to_vec(&Record::Error(error.clone())).unwrap_or_default();
-                Step::Rendered(bytes, Tally::Error(kind))
-            }
-            None => Step::Final(Record::Error(error.clone())),
-        };
-        Processed {
-            line,
-            seen_id,
-            step,
-            error: Some(error),
-            text,
-        }
-    }
-
     /// The threads phase one runs on.
     fn threads(&self) -> usize {
         self.pool
@@ -437,18 +456,10 @@ impl<'e> BatchRun<'e> {
             .map_or_else(rayon::current_num_threads, |p| p.current_num_threads())
     }
 
-    /// Phase one for a chunk of records, in parallel, order kept.
-    fn feed(phase: &PhaseOne<'_>, chunk: Vec<RawRecord>) -> Vec<Processed> {
-        chunk
-            .into_par_iter()
-            .with_min_len(64)
-            .map(|raw| Self::process(phase, raw))
-            .collect()
-    }
-
     /// Phase one for a chunk, and its records placed in order. With more than one thread, the
-    /// chunk is decided while the previous one is placed (placing is serial: duplicate ids,
-    /// writing, the spool), so its records are placed by the next call or by [`Self::flush`].
+    /// chunk is decided on the pool while this call places the previous one and the caller
+    /// reads the next (placing is serial: duplicate ids, writing, the spool); its records are
+    /// placed by the next call or by [`Self::flush`].
     pub fn push_chunk(
         &mut self,
         chunk: Vec<RawRecord>,
@@ -458,20 +469,18 @@ impl<'e> BatchRun<'e> {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
         }
         self.size_ids(&chunk);
-        let templates = self.templates.clone();
-        let pool = self.pool.clone();
         let hasher = self.seen.hasher();
-        let phase = PhaseOne {
-            engine: self.engine,
-            options: self.options,
-            templates: templates.as_deref(),
-            render_now: self.spool.is_none(),
-            hasher: &hasher,
-        };
         if self.threads() <= 1 {
-            let processed = match &pool {
-                Some(pool) => pool.install(|| Self::feed(&phase, chunk)),
-                None => Self::feed(&phase, chunk),
+            let phase = PhaseOne {
+                engine: self.engine,
+                options: self.options,
+                templates: self.templates.as_deref(),
+                render_now: self.spool.is_none(),
+                hasher: &hasher,
+            };
+            let processed = match &self.pool {
+                Some(pool) => pool.install(|| phase.feed(chunk)),
+                None => phase.feed(chunk),
             };
             if self.pending.is_empty() {
                 self.pending = processed;
@@ -480,31 +489,52 @@ impl<'e> BatchRun<'e> {
             }
             return self.flush(sink);
         }
-        let previous = std::mem::take(&mut self.pending);
-        let mut fresh = Vec::new();
-        let mut placed = Ok(());
-        // The same body in rayon's global pool or in the run's own.
-        macro_rules! overlapped {
-            ($($in_scope:tt)+) => {
-                $($in_scope)+(|scope| {
-                    scope.spawn(|_| {
-                        fresh = Self::feed(&phase, chunk);
-                    });
-                    placed = previous
-                        .into_iter()
-                        .try_for_each(|item| self.place(item, sink));
-                })
+        // The job outlives this call, so it owns what it reads.
+        let engine = Arc::clone(
+            self.shared
+                .get_or_insert_with(|| Arc::new(self.engine.clone())),
+        );
+        let (options, templates) = (self.options, self.templates.clone());
+        let render_now = self.spool.is_none();
+        let (decided, receiver) = mpsc::sync_channel(1);
+        let job = move || {
+            let phase = PhaseOne {
+                engine: &engine,
+                options,
+                templates: templates.as_deref(),
+                render_now,
+                hasher: &hasher,
             };
+            // The run may have stopped waiting (a failed write): then nobody needs the chunk.
+            let _ = decided.send(phase.feed(chunk));
+        };
+        match &self.pool {
+            Some(pool) => pool.spawn(job),
+            None => rayon::spawn(job),
         }
-        match &pool {
-            Some(pool) => overlapped!(pool.in_place_scope),
-            None => overlapped!(rayon::in_place_scope),
-        }
+        let placed = match self.in_flight.replace(receiver) {
+            Some(previous) => self.place_decided(&previous, sink),
+            None => Ok(()),
+        };
         // After a failed write, nothing more is placed: the output stays a prefix of the batch.
-        if placed.is_ok() {
-            self.pending = fresh;
+        if placed.is_err() {
+            self.in_flight = None;
         }
         placed
+    }
+
+    /// Places the records of a chunk decided on the pool, once they are.
+    fn place_decided(
+        &mut self,
+        chunk: &mpsc::Receiver<Vec<Processed>>,
+        sink: &mut dyn RecordSink,
+    ) -> io::Result<()> {
+        let processed = chunk
+            .recv()
+            .map_err(|_| io::Error::other("a thread deciding records stopped"))?;
+        processed
+            .into_iter()
+            .try_for_each(|item| self.place(item, sink))
     }
 
     /// Places the records of the last chunk that are still waiting ([`read_batch`](super::read_batch),
@@ -512,6 +542,9 @@ impl<'e> BatchRun<'e> {
     pub fn flush(&mut self, sink: &mut dyn RecordSink) -> io::Result<()> {
         for item in std::mem::take(&mut self.pending) {
             self.place(item, sink)?;
+        }
+        if let Some(chunk) = self.in_flight.take() {
+            self.place_decided(&chunk, sink)?;
         }
         Ok(())
     }
