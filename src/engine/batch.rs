@@ -3,9 +3,10 @@
 //!
 //! Records leave a run either as [`Record`] values (the library's view) or already rendered as
 //! JSON bytes (the command line's fast path). In the rendered mode the memory a run holds is
-//! flat in the batch size: finished records are written at once; once a decision waits for its
-//! cap, it and everything after it wait in a spool file, and only the candidates' ids and order
-//! keys stay in memory.
+//! flat in the batch size but for the ids it has seen: finished records are written at once;
+//! once a decision waits for its cap, it and everything after it wait in a spool file, in parts
+//! (indices and the few bytes that vary), and only the candidates' ids and order keys stay in
+//! memory. The spooled decisions are rendered in parallel when the caps are allocated.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
