@@ -295,8 +295,6 @@ pub struct BatchRun<'e> {
     pub error_contexts: Vec<ErrorContext>,
     /// Threads for phase one; rayon's global pool when `None`.
     pool: Option<Arc<rayon::ThreadPool>>,
-    /// Records of the last chunk decided but not yet placed (one thread).
-    pending: Vec<Processed>,
     /// The last chunk, being decided on the pool (more than one thread; see [`Self::push_chunk`]).
     in_flight: Option<mpsc::Receiver<Vec<Processed>>>,
     /// The engine, shared with the pool's jobs.
@@ -379,7 +377,6 @@ impl<'e> BatchRun<'e> {
             candidates: Candidates::default(),
             error_contexts: Vec::new(),
             pool: None,
-            pending: Vec::new(),
             in_flight: None,
             shared: None,
             input_size: None,
@@ -472,23 +469,25 @@ impl<'e> BatchRun<'e> {
         self.size_ids(&chunk);
         let hasher = self.seen.hasher();
         if self.threads() <= 1 {
+            // Each record placed as soon as it is decided, while its parts are still in cache.
+            let templates = self.templates.clone();
             let phase = PhaseOne {
                 engine: self.engine,
                 options: self.options,
-                templates: self.templates.as_deref(),
+                templates: templates.as_deref(),
                 render_now: self.spool.is_none(),
                 hasher: &hasher,
             };
-            let processed = match &self.pool {
-                Some(pool) => pool.install(|| phase.feed(chunk)),
-                None => phase.feed(chunk),
-            };
-            if self.pending.is_empty() {
-                self.pending = processed;
-            } else {
-                self.pending.extend(processed);
+            for raw in chunk {
+                // The spool may start within the chunk; decisions after it are kept in parts.
+                let phase = PhaseOne {
+                    render_now: self.spool.is_none(),
+                    ..phase
+                };
+                let processed = phase.process(raw);
+                self.place(processed, sink)?;
             }
-            return self.flush(sink);
+            return Ok(());
         }
         // The job outlives this call, so it owns what it reads.
         let engine = Arc::clone(
@@ -541,9 +540,6 @@ impl<'e> BatchRun<'e> {
     /// Places the records of the last chunk that are still waiting ([`read_batch`](super::read_batch),
     /// [`Self::candidates`] and [`Self::finish`] do it).
     pub fn flush(&mut self, sink: &mut dyn RecordSink) -> io::Result<()> {
-        for item in std::mem::take(&mut self.pending) {
-            self.place(item, sink)?;
-        }
         if let Some(chunk) = self.in_flight.take() {
             self.place_decided(&chunk, sink)?;
         }
