@@ -152,6 +152,25 @@ pub enum Node {
         /// Right.
         rhs: Box<Node>,
     },
+    /// A comparison of two case slots (a [`Node::Compare`] specialised at compile time).
+    CompareSlots {
+        /// Operator.
+        op: CmpOp,
+        /// Left slot.
+        lhs: usize,
+        /// Right slot.
+        rhs: usize,
+    },
+    /// A comparison of a case slot with a constant (a [`Node::Compare`] specialised at compile
+    /// time).
+    CompareSlotConst {
+        /// Operator.
+        op: CmpOp,
+        /// The slot, on the left.
+        slot: usize,
+        /// The constant, on the right.
+        value: Value,
+    },
     /// Checked arithmetic.
     Arith {
         /// Operator.
@@ -656,11 +675,7 @@ impl Compiler<'_> {
             TExprKind::Neg(e) => Node::Neg(boxed(e)),
             TExprKind::And(ops) => Node::And(ops.iter().map(|o| self.node(o)).collect()),
             TExprKind::Or(ops) => Node::Or(ops.iter().map(|o| self.node(o)).collect()),
-            TExprKind::Compare { op, lhs, rhs } => Node::Compare {
-                op: *op,
-                lhs: boxed(lhs),
-                rhs: boxed(rhs),
-            },
+            TExprKind::Compare { op, lhs, rhs } => compare(*op, self.node(lhs), self.node(rhs)),
             TExprKind::Arith { op, lhs, rhs } => Node::Arith {
                 op: *op,
                 lhs: boxed(lhs),
@@ -742,6 +757,20 @@ impl Compiler<'_> {
         };
         let (owner, start) = self.fields_start(base)?;
         Some((owner, start + self.layout.slot(record, field)?))
+    }
+}
+
+/// A comparison, specialised when it reads case slots and constants only: those are most
+/// comparisons, and the specialised nodes read their operands in place.
+fn compare(op: CmpOp, lhs: Node, rhs: Node) -> Node {
+    match (lhs, rhs) {
+        (Node::Slot(lhs), Node::Slot(rhs)) => Node::CompareSlots { op, lhs, rhs },
+        (Node::Slot(slot), Node::Const(value)) => Node::CompareSlotConst { op, slot, value },
+        (lhs, rhs) => Node::Compare {
+            op,
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+        },
     }
 }
 

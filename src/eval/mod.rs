@@ -50,8 +50,9 @@ pub struct Decided {
 struct Ctx<'a> {
     program: &'a Program,
     case: &'a [Value],
-    /// Each let's value once computed; inline up to 32 lets, so that a case allocates nothing.
-    lets: smallvec::SmallVec<[Option<Val<'a>>; 32]>,
+    /// Each let's value once computed; inline up to 8 lets, so that a case allocates nothing
+    /// (and a context stays small enough to set up cheaply).
+    lets: smallvec::SmallVec<[Option<Val<'a>>; 8]>,
     vars: smallvec::SmallVec<[Val<'a>; 4]>,
 }
 
@@ -252,42 +253,124 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Whether a condition holds. Conditions are most of what a case evaluates, so the boolean
+    /// nodes are answered here directly, without building a [`Val`] for every operand.
     fn truth(&mut self, node: &'a Node) -> bool {
-        matches!(self.eval(node), Val::Bool(true))
+        match node {
+            Node::Const(value) => matches!(value, Value::Bool(true)),
+            Node::Slot(s) => matches!(self.case.get(*s), Some(Value::Bool(true))),
+            Node::SlotPresent(s) => self.case.get(*s).is_some_and(is_present),
+            Node::Let(index) => matches!(self.let_value(*index), Val::Bool(true)),
+            Node::RecordSlotPresent { base, slot } => match self.operand(base) {
+                Val::Record(fields) => fields.get(*slot).is_some_and(is_present),
+                _ => false,
+            },
+            Node::Not(e) => !self.truth(e),
+            Node::And(ops) => ops.iter().all(|o| self.truth(o)),
+            Node::Or(ops) => ops.iter().any(|o| self.truth(o)),
+            Node::Compare { op, lhs, rhs } => {
+                let (l, r) = (self.operand(lhs), self.operand(rhs));
+                l.compare(&r).is_some_and(|ordering| op.holds(ordering))
+            }
+            Node::CompareSlots { op, lhs, rhs } => {
+                let (l, r) = (self.slot(*lhs), self.slot(*rhs));
+                l.compare(&r).is_some_and(|ordering| op.holds(ordering))
+            }
+            Node::CompareSlotConst { op, slot, value } => self
+                .slot(*slot)
+                .compare(&Val::of(value))
+                .is_some_and(|ordering| op.holds(ordering)),
+            Node::InSet { negated, item, set } => {
+                let found = match self.operand(item) {
+                    Val::Country(c) => set.countries.contains(c),
+                    Val::Enum(e) => e < 64 && set.enums & (1 << e) != 0,
+                    _ => false,
+                };
+                found != *negated
+            }
+            Node::In {
+                negated,
+                item,
+                list,
+            } => self.is_in(item, list) != *negated,
+            Node::Quantifier { kind, list, body } => self.quantify(*kind, list, body),
+            _ => matches!(self.eval(node), Val::Bool(true)),
+        }
+    }
+
+    // The rarer and heavier nodes live out of line, so that the frequent ones pay for no more
+    // registers than they use.
+
+    #[inline(never)]
+    fn is_in(&mut self, item: &'a Node, list: &'a Node) -> bool {
+        let item = self.operand(item);
+        let list = self.operand(list);
+        self.contains(list, &item)
+    }
+
+    #[inline(never)]
+    fn quantify(&mut self, kind: Quantifier, list: &'a Node, body: &'a Node) -> bool {
+        let list = self.operand(list);
+        let wanted = match kind {
+            Quantifier::Any => true,
+            Quantifier::All => false,
+        };
+        // `any` stops at the first element that holds, `all` at the first that does not.
+        for i in 0..list.len() {
+            let element = self.element(list, i);
+            self.vars.push(element);
+            let holds = self.truth(body);
+            self.vars.pop();
+            if holds == wanted {
+                return wanted;
+            }
+        }
+        !wanted
+    }
+
+    #[inline(always)]
+    fn slot(&self, slot: usize) -> Val<'a> {
+        self.case.get(slot).map_or(Val::Absent, Val::of)
+    }
+
+    /// A let's value, computed on first use and kept for the rest of the case.
+    fn let_value(&mut self, index: usize) -> Val<'a> {
+        if let Some(Some(v)) = self.lets.get(index) {
+            return *v;
+        }
+        let value = match self.program.lets.get(index) {
+            Some(definition) => self.eval(definition),
+            None => Val::Absent,
+        };
+        if let Some(slot) = self.lets.get_mut(index) {
+            *slot = Some(value);
+        }
+        value
+    }
+
+    /// An operand's value: case slots, constants and quantifier variables read in place, so the
+    /// leaves of a condition cost no call.
+    #[inline(always)]
+    fn operand(&mut self, node: &'a Node) -> Val<'a> {
+        match node {
+            Node::Slot(s) => self.case.get(*s).map_or(Val::Absent, Val::of),
+            Node::Const(v) => Val::of(v),
+            Node::Var(depth) => self.vars.get(*depth).copied().unwrap_or(Val::Absent),
+            _ => self.eval(node),
+        }
     }
 
     fn eval(&mut self, node: &'a Node) -> Val<'a> {
         match node {
             Node::Const(v) => Val::of(v),
             Node::Slot(s) => self.case.get(*s).map_or(Val::Absent, Val::of),
-            Node::SlotPresent(s) => {
-                Val::Bool(self.case.get(*s).is_some_and(|v| *v != Value::Absent))
-            }
             Node::Var(depth) => self.vars.get(*depth).copied().unwrap_or(Val::Absent),
-            Node::Let(index) => {
-                if let Some(Some(v)) = self.lets.get(*index) {
-                    return *v;
-                }
-                let value = match self.program.lets.get(*index) {
-                    Some(definition) => self.eval(definition),
-                    None => Val::Absent,
-                };
-                if let Some(slot) = self.lets.get_mut(*index) {
-                    *slot = Some(value);
-                }
-                value
-            }
-            Node::RecordSlot { base, slot } => match self.eval(base) {
+            Node::Let(index) => self.let_value(*index),
+            Node::RecordSlot { base, slot } => match self.operand(base) {
                 Val::Record(fields) => fields.get(*slot).map_or(Val::Absent, Val::of),
                 _ => Val::Absent,
             },
-            Node::RecordSlotPresent { base, slot } => match self.eval(base) {
-                Val::Record(fields) => {
-                    Val::Bool(fields.get(*slot).is_some_and(|v| *v != Value::Absent))
-                }
-                _ => Val::Bool(false),
-            },
-            Node::Index { base, index } => match self.eval(base) {
+            Node::Index { base, index } => match self.operand(base) {
                 Val::List(items) => items.get(*index).map_or(Val::Absent, Val::of),
                 Val::Nodes(nodes) => match nodes.get(*index) {
                     Some(n) => self.eval(n),
@@ -296,17 +379,10 @@ impl<'a> Ctx<'a> {
                 _ => Val::Absent,
             },
             Node::List(nodes) => Val::Nodes(nodes),
-            Node::Not(e) => Val::Bool(!self.truth(e)),
             Node::Neg(e) => match self.eval(e) {
                 Val::Int(i) => Val::Int(i.saturating_neg()),
                 _ => Val::Absent,
             },
-            Node::And(ops) => Val::Bool(ops.iter().all(|o| self.truth(o))),
-            Node::Or(ops) => Val::Bool(ops.iter().any(|o| self.truth(o))),
-            Node::Compare { op, lhs, rhs } => {
-                let (l, r) = (self.eval(lhs), self.eval(rhs));
-                Val::Bool(l.compare(&r).is_some_and(|ordering| op.holds(ordering)))
-            }
             Node::Arith { op, lhs, rhs } => match (self.eval(lhs), self.eval(rhs)) {
                 // The checker proved these cannot overflow; saturating keeps it total regardless.
                 (Val::Int(a), Val::Int(b)) => Val::Int(match op {
@@ -320,48 +396,18 @@ impl<'a> Ctx<'a> {
                 Val::Date(d) => Val::Date(add_period(d, *amount, *unit)),
                 _ => Val::Absent,
             },
-            Node::InSet { negated, item, set } => {
-                let found = match self.eval(item) {
-                    Val::Country(c) => set.countries.contains(c),
-                    Val::Enum(e) => e < 64 && set.enums & (1 << e) != 0,
-                    _ => false,
-                };
-                Val::Bool(found != *negated)
-            }
-            Node::In {
-                negated,
-                item,
-                list,
-            } => {
-                let item = self.eval(item);
-                let list = self.eval(list);
-                let found = self.contains(list, &item);
-                Val::Bool(found != *negated)
-            }
-            Node::Quantifier { kind, list, body } => {
-                let list = self.eval(list);
-                let count = list.len();
-                let mut result = *kind == Quantifier::All;
-                for i in 0..count {
-                    let element = self.element(list, i);
-                    self.vars.push(element);
-                    let holds = self.truth(body);
-                    self.vars.pop();
-                    match kind {
-                        Quantifier::Any if holds => {
-                            result = true;
-                            break;
-                        }
-                        Quantifier::All if !holds => {
-                            result = false;
-                            break;
-                        }
-                        _ => {}
-                    }
-                }
-                Val::Bool(result)
-            }
             Node::Call { function, args } => self.call(*function, args),
+            Node::SlotPresent(_)
+            | Node::CompareSlots { .. }
+            | Node::CompareSlotConst { .. }
+            | Node::RecordSlotPresent { .. }
+            | Node::Not(_)
+            | Node::And(_)
+            | Node::Or(_)
+            | Node::Compare { .. }
+            | Node::InSet { .. }
+            | Node::In { .. }
+            | Node::Quantifier { .. } => Val::Bool(self.truth(node)),
         }
     }
 
@@ -380,13 +426,11 @@ impl<'a> Ctx<'a> {
         (0..list.len()).any(|i| self.element(list, i).compare(item) == Some(Ordering::Equal))
     }
 
+    #[inline(never)]
     fn call(&mut self, function: Function, args: &'a [Node]) -> Val<'a> {
-        let mut values = args
-            .iter()
-            .map(|a| self.eval(a))
-            .collect::<Vec<_>>()
-            .into_iter();
-        let (first, second) = (values.next(), values.next());
+        // Every function takes one or two arguments, evaluated left to right.
+        let first = args.first().map(|a| self.operand(a));
+        let second = args.get(1).map(|a| self.operand(a));
         match (function, first, second) {
             (Function::Years, Some(Val::Date(a)), Some(Val::Date(b))) => {
                 Val::Int(years_between(a, b))
@@ -409,6 +453,10 @@ impl<'a> Ctx<'a> {
             _ => Val::Absent,
         }
     }
+}
+
+fn is_present(value: &Value) -> bool {
+    !matches!(value, Value::Absent)
 }
 
 impl<'a> Val<'a> {
