@@ -9,7 +9,6 @@
 mod trace;
 mod value;
 
-use std::cmp::Ordering;
 use std::sync::Arc;
 
 pub use trace::{ConditionTrace, RuleTrace, Trace};
@@ -317,7 +316,10 @@ impl<'a> Ctx<'a> {
         };
         // `any` stops at the first element that holds, `all` at the first that does not.
         for i in 0..list.len() {
-            let element = self.element(list, i);
+            let element = match list {
+                Val::List(items) => items.get(i).map_or(Val::Absent, Val::of),
+                _ => self.element(list, i),
+            };
             self.vars.push(element);
             let holds = self.truth(body);
             self.vars.pop();
@@ -423,31 +425,38 @@ impl<'a> Ctx<'a> {
     }
 
     fn contains(&mut self, list: Val<'a>, item: &Val<'a>) -> bool {
-        (0..list.len()).any(|i| self.element(list, i).compare(item) == Some(Ordering::Equal))
+        self.position(list, item).is_some()
+    }
+
+    /// Where `item` first occurs in a list.
+    fn position(&mut self, list: Val<'a>, item: &Val<'a>) -> Option<usize> {
+        match list {
+            // The elements of a list from the case are stored: compare them in place.
+            Val::List(items) => items.iter().position(|v| Val::of(v).equals(item)),
+            _ => (0..list.len()).find(|&i| self.element(list, i).equals(item)),
+        }
     }
 
     #[inline(never)]
     fn call(&mut self, function: Function, args: &'a [Node]) -> Val<'a> {
-        // Every function takes one or two arguments, evaluated left to right.
-        let first = args.first().map(|a| self.operand(a));
-        let second = args.get(1).map(|a| self.operand(a));
+        // `count` takes one argument, the others two; the checker saw to it.
+        let Some(first) = args.first() else {
+            return Val::Absent;
+        };
+        let first = self.operand(first);
+        if let Function::Count = function {
+            return Val::Int(i64::try_from(first.len()).unwrap_or(i64::MAX));
+        }
+        let Some(second) = args.get(1) else {
+            return Val::Absent;
+        };
+        let second = self.operand(second);
         match (function, first, second) {
-            (Function::Years, Some(Val::Date(a)), Some(Val::Date(b))) => {
-                Val::Int(years_between(a, b))
-            }
-            (Function::Months, Some(Val::Date(a)), Some(Val::Date(b))) => {
-                Val::Int(months_between(a, b))
-            }
-            (Function::Days, Some(Val::Date(a)), Some(Val::Date(b))) => {
-                Val::Int(days_between(a, b))
-            }
-            (Function::Count, Some(list), _) => {
-                Val::Int(i64::try_from(list.len()).unwrap_or(i64::MAX))
-            }
-            (Function::Before, Some(list), Some(item)) => {
-                let end = (0..list.len())
-                    .find(|&i| self.element(list, i).compare(&item) == Some(Ordering::Equal))
-                    .unwrap_or(list.len());
+            (Function::Years, Val::Date(a), Val::Date(b)) => Val::Int(years_between(a, b)),
+            (Function::Months, Val::Date(a), Val::Date(b)) => Val::Int(months_between(a, b)),
+            (Function::Days, Val::Date(a), Val::Date(b)) => Val::Int(days_between(a, b)),
+            (Function::Before, list, item) => {
+                let end = self.position(list, &item).unwrap_or(list.len());
                 list.prefix(end)
             }
             _ => Val::Absent,

@@ -69,6 +69,19 @@ impl<'a> Val<'a> {
         }
     }
 
+    /// Whether two values are equal: [`Val::compare`] gives `Equal`. The scalars that lists of
+    /// the case hold are answered directly, for membership tests.
+    #[inline]
+    pub fn equals(&self, other: &Val<'_>) -> bool {
+        match (self, other) {
+            (Val::Country(a), Val::Country(b)) => a == b,
+            (Val::Enum(a), Val::Enum(b)) => a == b,
+            (Val::Int(a), Val::Int(b)) => a == b,
+            (Val::Date(a), Val::Date(b)) => a == b,
+            _ => self.compare(other) == Some(Ordering::Equal),
+        }
+    }
+
     /// The number of elements of a list (0 for anything else).
     #[inline]
     pub fn len(&self) -> usize {
