@@ -359,6 +359,9 @@ pub struct Program {
     pub warnings: Vec<CompiledWarning>,
     /// Source of the version (for traces and test diagnostics).
     pub source: crate::source::SourceFile,
+    /// The lets, rules and warnings above compiled to closures, which decide a case without a
+    /// trace.
+    pub fast: crate::eval::FastCode,
 }
 
 /// A compiled policy: every version and the slot layout of its cases.
@@ -504,7 +507,7 @@ fn compile_version(version: &model::Version, layout: &Layout, schema: &Schema) -
             span: rule.span,
         }
     };
-    Program {
+    let mut program = Program {
         policy: Arc::from(version.policy.as_str()),
         version: Arc::from(version.id.as_str()),
         from: version.from,
@@ -558,7 +561,10 @@ fn compile_version(version: &model::Version, layout: &Layout, schema: &Schema) -
             })
             .collect(),
         source: version.source.clone(),
-    }
+        fast: crate::eval::FastCode::default(),
+    };
+    program.fast = crate::eval::FastCode::of(&program);
+    program
 }
 
 fn attr_kind(ty: &Ty, schema: &Schema) -> AttrKind {

@@ -6,11 +6,13 @@
 //! program and nothing else, so cases may be evaluated in any order and on any thread. Each let
 //! is evaluated at most once per case.
 
+mod fast;
 mod trace;
 mod value;
 
 use std::sync::Arc;
 
+pub use fast::FastCode;
 pub use trace::{ConditionTrace, RuleTrace, Trace};
 pub use value::{Scalar, SortKey, Val};
 
@@ -59,7 +61,7 @@ struct Ctx<'a> {
 pub fn decide(program: &Program, version: usize, case: &Case) -> Decided {
     let mut ctx = Ctx::new(program, &case.slots);
     let rule = first_holding(&mut ctx);
-    ctx.decision(version, rule)
+    ctx.decision(version, rule, Path::Fast)
 }
 
 /// Decides a case and records why: every rule tried, each condition with what it read.
@@ -84,7 +86,7 @@ pub fn decide_traced(program: &Program, version: usize, case: &Case) -> (Decided
             unless: None,
         });
     }
-    let decided = ctx.decision(version, decided_by);
+    let decided = ctx.decision(version, decided_by, Path::Tree);
     (decided, trace)
 }
 
@@ -127,10 +129,22 @@ pub fn attributes(
         .collect()
 }
 
+/// How conditions are evaluated: by the version's closures ([`FastCode`]) or by walking their
+/// trees (which a trace needs, to read what each condition read).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Path {
+    Fast,
+    Tree,
+}
+
 fn first_holding(ctx: &mut Ctx<'_>) -> RuleRef {
     let program = ctx.program;
     for (index, rule) in program.rules.iter().enumerate() {
-        if ctx.rule_holds(rule) {
+        let holds = match program.fast.compiled().rules.get(index) {
+            Some(compiled) => compiled(ctx),
+            None => ctx.rule_holds(rule),
+        };
+        if holds {
             return RuleRef::Rule(index);
         }
     }
@@ -198,7 +212,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn decision(&mut self, version: usize, rule_ref: RuleRef) -> Decided {
+    fn decision(&mut self, version: usize, rule_ref: RuleRef, path: Path) -> Decided {
         let program = self.program;
         let rule = match rule_ref {
             RuleRef::Rule(i) => program.rules.get(i).unwrap_or(&program.otherwise),
@@ -214,7 +228,11 @@ impl<'a> Ctx<'a> {
         };
         let mut warnings = Vec::new();
         for (index, warning) in program.warnings.iter().enumerate() {
-            if self.truth(&warning.when) {
+            let holds = match program.fast.compiled().warnings.get(index) {
+                Some(compiled) if path == Path::Fast => compiled(self),
+                _ => self.truth(&warning.when),
+            };
+            if holds {
                 warnings.push(u16::try_from(index).unwrap_or(u16::MAX));
             }
         }
@@ -343,6 +361,26 @@ impl<'a> Ctx<'a> {
         let value = match self.program.lets.get(index) {
             Some(definition) => self.eval(definition),
             None => Val::Absent,
+        };
+        if let Some(slot) = self.lets.get_mut(index) {
+            *slot = Some(value);
+        }
+        value
+    }
+
+    /// A let's value by its closure, computed on first use and kept for the rest of the case
+    /// (the same cache as [`Ctx::let_value`]: a let read by both paths is computed once).
+    fn fast_let(&mut self, index: usize) -> Val<'a> {
+        if let Some(Some(v)) = self.lets.get(index) {
+            return *v;
+        }
+        let program = self.program;
+        let value = match program.fast.compiled().lets.get(index) {
+            Some(compiled) => compiled(self),
+            None => match program.lets.get(index) {
+                Some(definition) => self.eval(definition),
+                None => Val::Absent,
+            },
         };
         if let Some(slot) = self.lets.get_mut(index) {
             *slot = Some(value);
