@@ -11,6 +11,7 @@
 //! [`decide_traced`](super::decide_traced) walks the trees only; a test holds both paths to the
 //! same decisions.
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
 
@@ -160,6 +161,34 @@ fn scalar(value: &Value) -> Option<Val<'static>> {
     })
 }
 
+/// A comparison: its operator chosen when the version is compiled, not at each case.
+fn comparison<F>(op: CmpOp, ordering: F) -> Test
+where
+    F: for<'c> Fn(&mut Ctx<'c>) -> Option<Ordering> + Send + Sync + 'static,
+{
+    match op {
+        CmpOp::Eq => test(move |c| ordering(c) == Some(Ordering::Equal)),
+        CmpOp::Ne => test(move |c| ordering(c).is_some_and(Ordering::is_ne)),
+        CmpOp::Lt => test(move |c| ordering(c) == Some(Ordering::Less)),
+        CmpOp::Le => test(move |c| ordering(c).is_some_and(Ordering::is_le)),
+        CmpOp::Gt => test(move |c| ordering(c) == Some(Ordering::Greater)),
+        CmpOp::Ge => test(move |c| ordering(c).is_some_and(Ordering::is_ge)),
+    }
+}
+
+/// [`Val::compare`] of a stored value with a scalar, the usual pairs answered in place.
+#[inline(always)]
+fn compare_stored(stored: &Value, scalar: &Val<'_>) -> Option<Ordering> {
+    match (stored, scalar) {
+        (Value::Date(a), Val::Date(b)) => Some(a.cmp(b)),
+        (Value::Int(a), Val::Int(b)) => Some(a.cmp(b)),
+        (Value::Country(a), Val::Country(b)) => Some(a.cmp(b)),
+        (Value::Enum(a), Val::Enum(b)) => Some(a.cmp(b)),
+        (Value::Bool(a), Val::Bool(b)) => Some(a.cmp(b)),
+        _ => Val::of(stored).compare(scalar),
+    }
+}
+
 fn holds(op: CmpOp, l: &Val<'_>, r: &Val<'_>) -> bool {
     l.compare(r).is_some_and(|ordering| op.holds(ordering))
 }
@@ -228,18 +257,33 @@ impl Builder {
             Node::And(ops) => all(ops.iter().map(|o| self.test(o)).collect()),
             Node::Or(ops) => any(ops.iter().map(|o| self.test(o)).collect()),
             Node::CompareSlots { op, lhs, rhs } => {
-                let (op, lhs, rhs) = (*op, *lhs, *rhs);
-                test(move |c| holds(op, &c.slot(lhs), &c.slot(rhs)))
+                let (lhs, rhs) = (*lhs, *rhs);
+                comparison(*op, move |c| match (c.case.get(lhs), c.case.get(rhs)) {
+                    (Some(Value::Date(a)), Some(Value::Date(b))) => Some(a.cmp(b)),
+                    (Some(a), Some(b)) => Val::of(a).compare(&Val::of(b)),
+                    _ => None,
+                })
             }
             Node::CompareSlotConst { op, slot, value } => {
-                let (op, slot) = (*op, *slot);
+                let slot = *slot;
                 match scalar(value) {
-                    Some(constant) => test(move |c| holds(op, &c.slot(slot), &constant)),
+                    Some(constant) => comparison(*op, move |c| {
+                        c.case.get(slot).and_then(|v| compare_stored(v, &constant))
+                    }),
                     None => self.tree_test(node),
                 }
             }
             Node::Compare { op, lhs, rhs } => {
                 let op = *op;
+                if let Node::Const(constant) = &**rhs
+                    && let Some(constant) = scalar(constant)
+                {
+                    let lhs = self.get(lhs);
+                    return comparison(op, move |c| {
+                        let l = lhs(c);
+                        l.compare(&constant)
+                    });
+                }
                 let (lhs, rhs) = (self.get(lhs), self.get(rhs));
                 test(move |c| {
                     let l = lhs(c);
@@ -337,6 +381,16 @@ impl Builder {
                 let index = *index;
                 get(move |c| c.fast_let(index))
             }
+            Node::Index { base, index } if matches!(**base, Node::Slot(_)) => {
+                let (Node::Slot(s), index) = (&**base, *index) else {
+                    return self.tree_get(node);
+                };
+                let s = *s;
+                get(move |c| match c.case.get(s) {
+                    Some(Value::List(items)) => items.get(index).map_or(Val::Absent, Val::of),
+                    _ => Val::Absent,
+                })
+            }
             Node::Index { base, index } => {
                 let (base, index) = (self.get(base), *index);
                 get(move |c| {
@@ -374,8 +428,17 @@ impl Builder {
             _ => return self.tree_get(node),
         };
         let Some(second) = second else {
-            return match function {
-                Function::Count => get(move |c| {
+            return match (function, args) {
+                (Function::Count, [Node::Slot(s)]) => {
+                    let s = *s;
+                    get(move |c| match c.case.get(s) {
+                        Some(Value::List(items)) => {
+                            Val::Int(i64::try_from(items.len()).unwrap_or(i64::MAX))
+                        }
+                        _ => Val::Int(0),
+                    })
+                }
+                (Function::Count, _) => get(move |c| {
                     let list = first(c);
                     Val::Int(i64::try_from(list.len()).unwrap_or(i64::MAX))
                 }),

@@ -156,7 +156,7 @@ impl<'a> Ctx<'a> {
         Ctx {
             program,
             case,
-            lets: smallvec::smallvec![None; program.lets.len()],
+            lets: no_lets_yet(program.lets.len()),
             vars: smallvec::SmallVec::new(),
         }
     }
@@ -499,6 +499,16 @@ impl<'a> Ctx<'a> {
             }
             _ => Val::Absent,
         }
+    }
+}
+
+/// A let cache with nothing computed yet, built in place when it fits inline (as it does for
+/// every shipped policy) rather than element by element.
+fn no_lets_yet<'a>(count: usize) -> smallvec::SmallVec<[Option<Val<'a>>; 8]> {
+    if count <= 8 {
+        smallvec::SmallVec::from_buf_and_len([None; 8], count)
+    } else {
+        smallvec::smallvec![None; count]
     }
 }
 
