@@ -3,7 +3,10 @@
 //! Input: a [`check::model::Policy`](crate::check::model::Policy). Output: a [`Layout`] of case
 //! slots shared by all versions (the case reader fills them) and one [`Program`] per version.
 //! Field paths from the case become slot numbers, constants are built once, lets are numbered
-//! and evaluated at most once per case; nothing in a program refers to a name.
+//! and evaluated at most once per case; nothing in a program refers to a name. Comparisons of
+//! slots with slots or constants get nodes of their own, and each version's lets, rules and
+//! warnings are also compiled to closures ([`FastCode`](crate::eval::FastCode)) for deciding
+//! without a trace.
 
 use std::sync::Arc;
 

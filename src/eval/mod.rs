@@ -5,6 +5,10 @@
 //! request, the [`Trace`] of every rule tried. Evaluation is pure: it reads the case and the
 //! program and nothing else, so cases may be evaluated in any order and on any thread. Each let
 //! is evaluated at most once per case.
+//!
+//! Two paths give the same decision: [`decide`] runs the closures each version's conditions were
+//! compiled to ([`FastCode`]), [`decide_traced`] walks the condition trees, which lets it record
+//! what each condition read.
 
 mod fast;
 mod trace;
