@@ -201,12 +201,21 @@ fn in_set(set: &ValueSet, item: Val<'_>) -> bool {
     }
 }
 
-/// A node that is a constant scalar: its value.
+/// A node that is a constant scalar whose equality is `==`: its value.
 fn scalar_const(node: Option<&Node>) -> Option<Value> {
     match node {
-        Some(Node::Const(value)) if scalar(value).is_some() => Some(value.clone()),
+        Some(Node::Const(value)) if equal_when_stored_equal(value) => Some(value.clone()),
         _ => None,
     }
+}
+
+/// Whether a value equals another (by [`Val::compare`]) exactly when the stored values are equal
+/// (`==`): true of the scalars that compare, not of `absent`, which equals nothing.
+fn equal_when_stored_equal(value: &Value) -> bool {
+    matches!(
+        value,
+        Value::Bool(_) | Value::Int(_) | Value::Date(_) | Value::Country(_) | Value::Enum(_)
+    )
 }
 
 /// A count of calendar units between two dates.
@@ -314,10 +323,8 @@ impl Builder {
             } => {
                 let negated = *negated;
                 if let (Node::Const(constant), Node::Slot(s)) = (&**item, &**list)
-                    && scalar(constant).is_some()
+                    && equal_when_stored_equal(constant)
                 {
-                    // A constant scalar equals an element when compare says so, which for
-                    // scalars is when they are the same stored value.
                     let (constant, s) = (constant.clone(), *s);
                     return test(move |c| match c.case.get(s) {
                         Some(Value::List(items)) => items.contains(&constant) != negated,
