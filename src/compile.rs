@@ -3,7 +3,10 @@
 //! Input: a [`check::model::Policy`](crate::check::model::Policy). Output: a [`Layout`] of case
 //! slots shared by all versions (the case reader fills them) and one [`Program`] per version.
 //! Field paths from the case become slot numbers, constants are built once, lets are numbered
-//! and evaluated at most once per case; nothing in a program refers to a name.
+//! and evaluated at most once per case; nothing in a program refers to a name. Comparisons of
+//! slots with slots or constants get nodes of their own, and each version's lets, rules and
+//! warnings are also compiled to closures ([`FastCode`](crate::eval::FastCode)) for deciding
+//! without a trace.
 
 use std::sync::Arc;
 
@@ -151,6 +154,25 @@ pub enum Node {
         lhs: Box<Node>,
         /// Right.
         rhs: Box<Node>,
+    },
+    /// A comparison of two case slots (a [`Node::Compare`] specialised at compile time).
+    CompareSlots {
+        /// Operator.
+        op: CmpOp,
+        /// Left slot.
+        lhs: usize,
+        /// Right slot.
+        rhs: usize,
+    },
+    /// A comparison of a case slot with a constant (a [`Node::Compare`] specialised at compile
+    /// time).
+    CompareSlotConst {
+        /// Operator.
+        op: CmpOp,
+        /// The slot, on the left.
+        slot: usize,
+        /// The constant, on the right.
+        value: Value,
     },
     /// Checked arithmetic.
     Arith {
@@ -340,6 +362,9 @@ pub struct Program {
     pub warnings: Vec<CompiledWarning>,
     /// Source of the version (for traces and test diagnostics).
     pub source: crate::source::SourceFile,
+    /// The lets, rules and warnings above compiled to closures, which decide a case without a
+    /// trace.
+    pub fast: crate::eval::FastCode,
 }
 
 /// A compiled policy: every version and the slot layout of its cases.
@@ -485,7 +510,7 @@ fn compile_version(version: &model::Version, layout: &Layout, schema: &Schema) -
             span: rule.span,
         }
     };
-    Program {
+    let mut program = Program {
         policy: Arc::from(version.policy.as_str()),
         version: Arc::from(version.id.as_str()),
         from: version.from,
@@ -539,7 +564,10 @@ fn compile_version(version: &model::Version, layout: &Layout, schema: &Schema) -
             })
             .collect(),
         source: version.source.clone(),
-    }
+        fast: crate::eval::FastCode::default(),
+    };
+    program.fast = crate::eval::FastCode::of(&program);
+    program
 }
 
 fn attr_kind(ty: &Ty, schema: &Schema) -> AttrKind {
@@ -656,11 +684,7 @@ impl Compiler<'_> {
             TExprKind::Neg(e) => Node::Neg(boxed(e)),
             TExprKind::And(ops) => Node::And(ops.iter().map(|o| self.node(o)).collect()),
             TExprKind::Or(ops) => Node::Or(ops.iter().map(|o| self.node(o)).collect()),
-            TExprKind::Compare { op, lhs, rhs } => Node::Compare {
-                op: *op,
-                lhs: boxed(lhs),
-                rhs: boxed(rhs),
-            },
+            TExprKind::Compare { op, lhs, rhs } => compare(*op, self.node(lhs), self.node(rhs)),
             TExprKind::Arith { op, lhs, rhs } => Node::Arith {
                 op: *op,
                 lhs: boxed(lhs),
@@ -742,6 +766,20 @@ impl Compiler<'_> {
         };
         let (owner, start) = self.fields_start(base)?;
         Some((owner, start + self.layout.slot(record, field)?))
+    }
+}
+
+/// A comparison, specialised when it reads case slots and constants only: those are most
+/// comparisons, and the specialised nodes read their operands in place.
+fn compare(op: CmpOp, lhs: Node, rhs: Node) -> Node {
+    match (lhs, rhs) {
+        (Node::Slot(lhs), Node::Slot(rhs)) => Node::CompareSlots { op, lhs, rhs },
+        (Node::Slot(slot), Node::Const(value)) => Node::CompareSlotConst { op, slot, value },
+        (lhs, rhs) => Node::Compare {
+            op,
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+        },
     }
 }
 

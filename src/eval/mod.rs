@@ -5,13 +5,18 @@
 //! request, the [`Trace`] of every rule tried. Evaluation is pure: it reads the case and the
 //! program and nothing else, so cases may be evaluated in any order and on any thread. Each let
 //! is evaluated at most once per case.
+//!
+//! Two paths give the same decision: [`decide`] runs the closures each version's conditions were
+//! compiled to ([`FastCode`]), [`decide_traced`] walks the condition trees, which lets it record
+//! what each condition read.
 
+mod fast;
 mod trace;
 mod value;
 
-use std::cmp::Ordering;
 use std::sync::Arc;
 
+pub use fast::FastCode;
 pub use trace::{ConditionTrace, RuleTrace, Trace};
 pub use value::{Scalar, SortKey, Val};
 
@@ -50,8 +55,9 @@ pub struct Decided {
 struct Ctx<'a> {
     program: &'a Program,
     case: &'a [Value],
-    /// Each let's value once computed; inline up to 32 lets, so that a case allocates nothing.
-    lets: smallvec::SmallVec<[Option<Val<'a>>; 32]>,
+    /// Each let's value once computed; inline up to 8 lets, so that a case allocates nothing
+    /// (and a context stays small enough to set up cheaply).
+    lets: smallvec::SmallVec<[Option<Val<'a>>; 8]>,
     vars: smallvec::SmallVec<[Val<'a>; 4]>,
 }
 
@@ -59,7 +65,7 @@ struct Ctx<'a> {
 pub fn decide(program: &Program, version: usize, case: &Case) -> Decided {
     let mut ctx = Ctx::new(program, &case.slots);
     let rule = first_holding(&mut ctx);
-    ctx.decision(version, rule)
+    ctx.decision(version, rule, Path::Fast)
 }
 
 /// Decides a case and records why: every rule tried, each condition with what it read.
@@ -84,7 +90,7 @@ pub fn decide_traced(program: &Program, version: usize, case: &Case) -> (Decided
             unless: None,
         });
     }
-    let decided = ctx.decision(version, decided_by);
+    let decided = ctx.decision(version, decided_by, Path::Tree);
     (decided, trace)
 }
 
@@ -127,10 +133,22 @@ pub fn attributes(
         .collect()
 }
 
+/// How conditions are evaluated: by the version's closures ([`FastCode`]) or by walking their
+/// trees (which a trace needs, to read what each condition read).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Path {
+    Fast,
+    Tree,
+}
+
 fn first_holding(ctx: &mut Ctx<'_>) -> RuleRef {
     let program = ctx.program;
     for (index, rule) in program.rules.iter().enumerate() {
-        if ctx.rule_holds(rule) {
+        let holds = match program.fast.compiled().rules.get(index) {
+            Some(compiled) => compiled(ctx),
+            None => ctx.rule_holds(rule),
+        };
+        if holds {
             return RuleRef::Rule(index);
         }
     }
@@ -142,7 +160,7 @@ impl<'a> Ctx<'a> {
         Ctx {
             program,
             case,
-            lets: smallvec::smallvec![None; program.lets.len()],
+            lets: no_lets_yet(program.lets.len()),
             vars: smallvec::SmallVec::new(),
         }
     }
@@ -198,7 +216,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn decision(&mut self, version: usize, rule_ref: RuleRef) -> Decided {
+    fn decision(&mut self, version: usize, rule_ref: RuleRef, path: Path) -> Decided {
         let program = self.program;
         let rule = match rule_ref {
             RuleRef::Rule(i) => program.rules.get(i).unwrap_or(&program.otherwise),
@@ -214,7 +232,11 @@ impl<'a> Ctx<'a> {
         };
         let mut warnings = Vec::new();
         for (index, warning) in program.warnings.iter().enumerate() {
-            if self.truth(&warning.when) {
+            let holds = match program.fast.compiled().warnings.get(index) {
+                Some(compiled) if path == Path::Fast => compiled(self),
+                _ => self.truth(&warning.when),
+            };
+            if holds {
                 warnings.push(u16::try_from(index).unwrap_or(u16::MAX));
             }
         }
@@ -252,42 +274,147 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Whether a condition holds. Conditions are most of what a case evaluates, so the boolean
+    /// nodes are answered here directly, without building a [`Val`] for every operand.
     fn truth(&mut self, node: &'a Node) -> bool {
-        matches!(self.eval(node), Val::Bool(true))
+        match node {
+            Node::Const(value) => matches!(value, Value::Bool(true)),
+            Node::Slot(s) => matches!(self.case.get(*s), Some(Value::Bool(true))),
+            Node::SlotPresent(s) => self.case.get(*s).is_some_and(is_present),
+            Node::Let(index) => matches!(self.let_value(*index), Val::Bool(true)),
+            Node::RecordSlotPresent { base, slot } => match self.operand(base) {
+                Val::Record(fields) => fields.get(*slot).is_some_and(is_present),
+                _ => false,
+            },
+            Node::Not(e) => !self.truth(e),
+            Node::And(ops) => ops.iter().all(|o| self.truth(o)),
+            Node::Or(ops) => ops.iter().any(|o| self.truth(o)),
+            Node::Compare { op, lhs, rhs } => {
+                let (l, r) = (self.operand(lhs), self.operand(rhs));
+                l.compare(&r).is_some_and(|ordering| op.holds(ordering))
+            }
+            Node::CompareSlots { op, lhs, rhs } => {
+                let (l, r) = (self.slot(*lhs), self.slot(*rhs));
+                l.compare(&r).is_some_and(|ordering| op.holds(ordering))
+            }
+            Node::CompareSlotConst { op, slot, value } => self
+                .slot(*slot)
+                .compare(&Val::of(value))
+                .is_some_and(|ordering| op.holds(ordering)),
+            Node::InSet { negated, item, set } => {
+                let found = match self.operand(item) {
+                    Val::Country(c) => set.countries.contains(c),
+                    Val::Enum(e) => e < 64 && set.enums & (1 << e) != 0,
+                    _ => false,
+                };
+                found != *negated
+            }
+            Node::In {
+                negated,
+                item,
+                list,
+            } => self.is_in(item, list) != *negated,
+            Node::Quantifier { kind, list, body } => self.quantify(*kind, list, body),
+            _ => matches!(self.eval(node), Val::Bool(true)),
+        }
+    }
+
+    // The rarer and heavier nodes live out of line, so that the frequent ones pay for no more
+    // registers than they use.
+
+    #[inline(never)]
+    fn is_in(&mut self, item: &'a Node, list: &'a Node) -> bool {
+        let item = self.operand(item);
+        let list = self.operand(list);
+        self.contains(list, &item)
+    }
+
+    #[inline(never)]
+    fn quantify(&mut self, kind: Quantifier, list: &'a Node, body: &'a Node) -> bool {
+        let list = self.operand(list);
+        let wanted = match kind {
+            Quantifier::Any => true,
+            Quantifier::All => false,
+        };
+        // `any` stops at the first element that holds, `all` at the first that does not.
+        for i in 0..list.len() {
+            let element = match list {
+                Val::List(items) => items.get(i).map_or(Val::Absent, Val::of),
+                _ => self.element(list, i),
+            };
+            self.vars.push(element);
+            let holds = self.truth(body);
+            self.vars.pop();
+            if holds == wanted {
+                return wanted;
+            }
+        }
+        !wanted
+    }
+
+    #[inline(always)]
+    fn slot(&self, slot: usize) -> Val<'a> {
+        self.case.get(slot).map_or(Val::Absent, Val::of)
+    }
+
+    /// A let's value, computed on first use and kept for the rest of the case.
+    fn let_value(&mut self, index: usize) -> Val<'a> {
+        if let Some(Some(v)) = self.lets.get(index) {
+            return *v;
+        }
+        let value = match self.program.lets.get(index) {
+            Some(definition) => self.eval(definition),
+            None => Val::Absent,
+        };
+        if let Some(slot) = self.lets.get_mut(index) {
+            *slot = Some(value);
+        }
+        value
+    }
+
+    /// A let's value by its closure, computed on first use and kept for the rest of the case
+    /// (the same cache as [`Ctx::let_value`]: a let read by both paths is computed once).
+    fn fast_let(&mut self, index: usize) -> Val<'a> {
+        if let Some(Some(v)) = self.lets.get(index) {
+            return *v;
+        }
+        let program = self.program;
+        let value = match program.fast.compiled().lets.get(index) {
+            Some(compiled) => compiled(self),
+            None => match program.lets.get(index) {
+                Some(definition) => self.eval(definition),
+                None => Val::Absent,
+            },
+        };
+        if let Some(slot) = self.lets.get_mut(index) {
+            *slot = Some(value);
+        }
+        value
+    }
+
+    /// An operand's value: case slots, constants and quantifier variables read in place, so the
+    /// leaves of a condition cost no call.
+    #[inline(always)]
+    fn operand(&mut self, node: &'a Node) -> Val<'a> {
+        match node {
+            Node::Slot(s) => self.case.get(*s).map_or(Val::Absent, Val::of),
+            Node::Const(v) => Val::of(v),
+            Node::Var(depth) => self.vars.get(*depth).copied().unwrap_or(Val::Absent),
+            _ => self.eval(node),
+        }
     }
 
     fn eval(&mut self, node: &'a Node) -> Val<'a> {
         match node {
             Node::Const(v) => Val::of(v),
             Node::Slot(s) => self.case.get(*s).map_or(Val::Absent, Val::of),
-            Node::SlotPresent(s) => {
-                Val::Bool(self.case.get(*s).is_some_and(|v| *v != Value::Absent))
-            }
             Node::Var(depth) => self.vars.get(*depth).copied().unwrap_or(Val::Absent),
-            Node::Let(index) => {
-                if let Some(Some(v)) = self.lets.get(*index) {
-                    return *v;
-                }
-                let value = match self.program.lets.get(*index) {
-                    Some(definition) => self.eval(definition),
-                    None => Val::Absent,
-                };
-                if let Some(slot) = self.lets.get_mut(*index) {
-                    *slot = Some(value);
-                }
-                value
-            }
-            Node::RecordSlot { base, slot } => match self.eval(base) {
+            Node::Let(index) => self.let_value(*index),
+            Node::RecordSlot { base, slot } => match self.operand(base) {
                 Val::Record(fields) => fields.get(*slot).map_or(Val::Absent, Val::of),
                 _ => Val::Absent,
             },
-            Node::RecordSlotPresent { base, slot } => match self.eval(base) {
-                Val::Record(fields) => {
-                    Val::Bool(fields.get(*slot).is_some_and(|v| *v != Value::Absent))
-                }
-                _ => Val::Bool(false),
-            },
-            Node::Index { base, index } => match self.eval(base) {
+            Node::Index { base, index } => match self.operand(base) {
                 Val::List(items) => items.get(*index).map_or(Val::Absent, Val::of),
                 Val::Nodes(nodes) => match nodes.get(*index) {
                     Some(n) => self.eval(n),
@@ -296,17 +423,10 @@ impl<'a> Ctx<'a> {
                 _ => Val::Absent,
             },
             Node::List(nodes) => Val::Nodes(nodes),
-            Node::Not(e) => Val::Bool(!self.truth(e)),
             Node::Neg(e) => match self.eval(e) {
                 Val::Int(i) => Val::Int(i.saturating_neg()),
                 _ => Val::Absent,
             },
-            Node::And(ops) => Val::Bool(ops.iter().all(|o| self.truth(o))),
-            Node::Or(ops) => Val::Bool(ops.iter().any(|o| self.truth(o))),
-            Node::Compare { op, lhs, rhs } => {
-                let (l, r) = (self.eval(lhs), self.eval(rhs));
-                Val::Bool(l.compare(&r).is_some_and(|ordering| op.holds(ordering)))
-            }
             Node::Arith { op, lhs, rhs } => match (self.eval(lhs), self.eval(rhs)) {
                 // The checker proved these cannot overflow; saturating keeps it total regardless.
                 (Val::Int(a), Val::Int(b)) => Val::Int(match op {
@@ -320,48 +440,18 @@ impl<'a> Ctx<'a> {
                 Val::Date(d) => Val::Date(add_period(d, *amount, *unit)),
                 _ => Val::Absent,
             },
-            Node::InSet { negated, item, set } => {
-                let found = match self.eval(item) {
-                    Val::Country(c) => set.countries.contains(c),
-                    Val::Enum(e) => e < 64 && set.enums & (1 << e) != 0,
-                    _ => false,
-                };
-                Val::Bool(found != *negated)
-            }
-            Node::In {
-                negated,
-                item,
-                list,
-            } => {
-                let item = self.eval(item);
-                let list = self.eval(list);
-                let found = self.contains(list, &item);
-                Val::Bool(found != *negated)
-            }
-            Node::Quantifier { kind, list, body } => {
-                let list = self.eval(list);
-                let count = list.len();
-                let mut result = *kind == Quantifier::All;
-                for i in 0..count {
-                    let element = self.element(list, i);
-                    self.vars.push(element);
-                    let holds = self.truth(body);
-                    self.vars.pop();
-                    match kind {
-                        Quantifier::Any if holds => {
-                            result = true;
-                            break;
-                        }
-                        Quantifier::All if !holds => {
-                            result = false;
-                            break;
-                        }
-                        _ => {}
-                    }
-                }
-                Val::Bool(result)
-            }
             Node::Call { function, args } => self.call(*function, args),
+            Node::SlotPresent(_)
+            | Node::CompareSlots { .. }
+            | Node::CompareSlotConst { .. }
+            | Node::RecordSlotPresent { .. }
+            | Node::Not(_)
+            | Node::And(_)
+            | Node::Or(_)
+            | Node::Compare { .. }
+            | Node::InSet { .. }
+            | Node::In { .. }
+            | Node::Quantifier { .. } => Val::Bool(self.truth(node)),
         }
     }
 
@@ -377,38 +467,57 @@ impl<'a> Ctx<'a> {
     }
 
     fn contains(&mut self, list: Val<'a>, item: &Val<'a>) -> bool {
-        (0..list.len()).any(|i| self.element(list, i).compare(item) == Some(Ordering::Equal))
+        self.position(list, item).is_some()
     }
 
+    /// Where `item` first occurs in a list.
+    fn position(&mut self, list: Val<'a>, item: &Val<'a>) -> Option<usize> {
+        match list {
+            // The elements of a list from the case are stored: compare them in place.
+            Val::List(items) => items.iter().position(|v| Val::of(v).equals(item)),
+            _ => (0..list.len()).find(|&i| self.element(list, i).equals(item)),
+        }
+    }
+
+    #[inline(never)]
     fn call(&mut self, function: Function, args: &'a [Node]) -> Val<'a> {
-        let mut values = args
-            .iter()
-            .map(|a| self.eval(a))
-            .collect::<Vec<_>>()
-            .into_iter();
-        let (first, second) = (values.next(), values.next());
+        // `count` takes one argument, the others two; the checker saw to it.
+        let Some(first) = args.first() else {
+            return Val::Absent;
+        };
+        let first = self.operand(first);
+        if let Function::Count = function {
+            return Val::Int(i64::try_from(first.len()).unwrap_or(i64::MAX));
+        }
+        let Some(second) = args.get(1) else {
+            return Val::Absent;
+        };
+        let second = self.operand(second);
         match (function, first, second) {
-            (Function::Years, Some(Val::Date(a)), Some(Val::Date(b))) => {
-                Val::Int(years_between(a, b))
-            }
-            (Function::Months, Some(Val::Date(a)), Some(Val::Date(b))) => {
-                Val::Int(months_between(a, b))
-            }
-            (Function::Days, Some(Val::Date(a)), Some(Val::Date(b))) => {
-                Val::Int(days_between(a, b))
-            }
-            (Function::Count, Some(list), _) => {
-                Val::Int(i64::try_from(list.len()).unwrap_or(i64::MAX))
-            }
-            (Function::Before, Some(list), Some(item)) => {
-                let end = (0..list.len())
-                    .find(|&i| self.element(list, i).compare(&item) == Some(Ordering::Equal))
-                    .unwrap_or(list.len());
+            (Function::Years, Val::Date(a), Val::Date(b)) => Val::Int(years_between(a, b)),
+            (Function::Months, Val::Date(a), Val::Date(b)) => Val::Int(months_between(a, b)),
+            (Function::Days, Val::Date(a), Val::Date(b)) => Val::Int(days_between(a, b)),
+            (Function::Before, list, item) => {
+                let end = self.position(list, &item).unwrap_or(list.len());
                 list.prefix(end)
             }
             _ => Val::Absent,
         }
     }
+}
+
+/// A let cache with nothing computed yet, built in place when it fits inline (as it does for
+/// every shipped policy) rather than element by element.
+fn no_lets_yet<'a>(count: usize) -> smallvec::SmallVec<[Option<Val<'a>>; 8]> {
+    if count <= 8 {
+        smallvec::SmallVec::from_buf_and_len([None; 8], count)
+    } else {
+        smallvec::smallvec![None; count]
+    }
+}
+
+fn is_present(value: &Value) -> bool {
+    !matches!(value, Value::Absent)
 }
 
 impl<'a> Val<'a> {

@@ -37,6 +37,7 @@ pub enum Val<'a> {
 
 impl<'a> Val<'a> {
     /// A view of a stored value.
+    #[inline]
     pub fn of(value: &'a Value) -> Val<'a> {
         match value {
             Value::Absent => Val::Absent,
@@ -54,6 +55,7 @@ impl<'a> Val<'a> {
 
     /// The ordering of two values of the same type; `None` for values that do not compare.
     /// Text compares byte by byte.
+    #[inline]
     pub fn compare(&self, other: &Val<'_>) -> Option<Ordering> {
         match (self, other) {
             (Val::Bool(a), Val::Bool(b)) => Some(a.cmp(b)),
@@ -62,21 +64,26 @@ impl<'a> Val<'a> {
             (Val::Date(a), Val::Date(b)) => Some(a.cmp(b)),
             (Val::Country(a), Val::Country(b)) => Some(a.cmp(b)),
             (Val::Enum(a), Val::Enum(b)) => Some(a.cmp(b)),
-            (Val::List(a), Val::List(b)) => {
-                let pairs = a.iter().zip(b.iter());
-                for (x, y) in pairs {
-                    match Val::of(x).compare(&Val::of(y))? {
-                        Ordering::Equal => {}
-                        other => return Some(other),
-                    }
-                }
-                Some(a.len().cmp(&b.len()))
-            }
+            (Val::List(a), Val::List(b)) => compare_lists(a, b),
             _ => None,
         }
     }
 
+    /// Whether two values are equal: [`Val::compare`] gives `Equal`. The scalars that lists of
+    /// the case hold are answered directly, for membership tests.
+    #[inline]
+    pub fn equals(&self, other: &Val<'_>) -> bool {
+        match (self, other) {
+            (Val::Country(a), Val::Country(b)) => a == b,
+            (Val::Enum(a), Val::Enum(b)) => a == b,
+            (Val::Int(a), Val::Int(b)) => a == b,
+            (Val::Date(a), Val::Date(b)) => a == b,
+            _ => self.compare(other) == Some(Ordering::Equal),
+        }
+    }
+
     /// The number of elements of a list (0 for anything else).
+    #[inline]
     pub fn len(&self) -> usize {
         match self {
             Val::List(items) => items.len(),
@@ -111,6 +118,19 @@ impl<'a> Val<'a> {
             _ => SortKey::Absent,
         }
     }
+}
+
+/// Lists compare element by element, then by length. Out of line: rare, and it recurses, which
+/// would keep [`Val::compare`] from being inlined.
+#[inline(never)]
+fn compare_lists(a: &[Value], b: &[Value]) -> Option<Ordering> {
+    for (x, y) in a.iter().zip(b.iter()) {
+        match Val::of(x).compare(&Val::of(y))? {
+            Ordering::Equal => {}
+            other => return Some(other),
+        }
+    }
+    Some(a.len().cmp(&b.len()))
 }
 
 /// An order key of a cap: compared field by field; text byte by byte.

@@ -1,0 +1,504 @@
+//! The conditions of a version compiled to closures, for [`decide`](super::decide): the path of
+//! every case of a batch.
+//!
+//! The tree walk of [`Ctx::eval`] pays, at every node, a dispatch on the node's kind and one on
+//! each operand's kind. Here each node becomes a closure that knows its kind, and its operands'
+//! where they are slots or constants, when the version is compiled; what is left per node is one
+//! indirect call. Nodes with no closure of their own (rare in conditions: arithmetic, records in
+//! lists, policy-written lists, …) keep a copy of their tree and are walked as before, with the
+//! same context, so a let is still evaluated at most once per case whichever path reads it.
+//!
+//! [`decide_traced`](super::decide_traced) walks the trees only; a test holds both paths to the
+//! same decisions.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::sync::Arc;
+
+use super::{Ctx, Val, is_present};
+use crate::ast::Quantifier;
+use crate::check::model::{CmpOp, Function};
+use crate::compile::{Node, Program, Value, ValueSet};
+use crate::dates::{Date, days_between, months_between, years_between};
+
+/// A condition: whether it holds for the case in the context.
+type Test = Box<dyn for<'c> Fn(&mut Ctx<'c>) -> bool + Send + Sync>;
+/// An expression: its value for the case in the context.
+type Get = Box<dyn for<'c> Fn(&mut Ctx<'c>) -> Val<'c> + Send + Sync>;
+
+/// The closures of one version: its lets, each rule's `when … unless …`, and its warnings.
+/// Shared by the clones of a program (a closure cannot be cloned, and need not be).
+#[derive(Clone, Default)]
+pub struct FastCode(Arc<Compiled>);
+
+#[derive(Default)]
+pub(super) struct Compiled {
+    pub(super) lets: Vec<Get>,
+    pub(super) rules: Vec<Test>,
+    pub(super) warnings: Vec<Test>,
+    /// The trees of the nodes that have no closure of their own, by the index their closure
+    /// holds.
+    pub(super) trees: Vec<Node>,
+}
+
+impl FastCode {
+    pub(super) fn compiled(&self) -> &Compiled {
+        &self.0
+    }
+}
+
+impl fmt::Debug for FastCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FastCode")
+            .field("lets", &self.0.lets.len())
+            .field("rules", &self.0.rules.len())
+            .field("warnings", &self.0.warnings.len())
+            .field("trees", &self.0.trees.len())
+            .finish()
+    }
+}
+
+impl FastCode {
+    /// Compiles a version's lets, rules and warnings (the program's own `fast` is not read).
+    pub fn of(program: &Program) -> FastCode {
+        let mut builder = Builder { trees: Vec::new() };
+        let lets = program.lets.iter().map(|l| builder.get(l)).collect();
+        let rules = program
+            .rules
+            .iter()
+            .map(|rule| {
+                let mut parts: Vec<Test> = rule
+                    .conditions
+                    .iter()
+                    .map(|c| builder.test(&c.node))
+                    .collect();
+                if let Some(unless) = &rule.unless {
+                    let unless = builder.test(&unless.node);
+                    parts.push(test(move |c| !unless(c)));
+                }
+                all(parts)
+            })
+            .collect();
+        let warnings = program
+            .warnings
+            .iter()
+            .map(|w| builder.test(&w.when))
+            .collect();
+        FastCode(Arc::new(Compiled {
+            lets,
+            rules,
+            warnings,
+            trees: builder.trees,
+        }))
+    }
+}
+
+// Closures passed through these take the higher-ranked signature from the bound; written as
+// `Box::new(|c| …)` they would not.
+
+fn test<F>(f: F) -> Test
+where
+    F: for<'c> Fn(&mut Ctx<'c>) -> bool + Send + Sync + 'static,
+{
+    Box::new(f)
+}
+
+fn get<F>(f: F) -> Get
+where
+    F: for<'c> Fn(&mut Ctx<'c>) -> Val<'c> + Send + Sync + 'static,
+{
+    Box::new(f)
+}
+
+/// Every part holds (in order, stopping at the first that does not).
+fn all(mut parts: Vec<Test>) -> Test {
+    match parts.len() {
+        0 => test(|_| true),
+        1 => parts.pop().unwrap_or_else(|| test(|_| true)),
+        2 => {
+            let (Some(b), Some(a)) = (parts.pop(), parts.pop()) else {
+                return test(|_| true);
+            };
+            test(move |c| a(c) && b(c))
+        }
+        _ => {
+            let parts: Box<[Test]> = parts.into();
+            test(move |c| parts.iter().all(|p| p(c)))
+        }
+    }
+}
+
+/// Some part holds (in order, stopping at the first that does).
+fn any(mut parts: Vec<Test>) -> Test {
+    match parts.len() {
+        0 => test(|_| false),
+        1 => parts.pop().unwrap_or_else(|| test(|_| false)),
+        2 => {
+            let (Some(b), Some(a)) = (parts.pop(), parts.pop()) else {
+                return test(|_| false);
+            };
+            test(move |c| a(c) || b(c))
+        }
+        _ => {
+            let parts: Box<[Test]> = parts.into();
+            test(move |c| parts.iter().any(|p| p(c)))
+        }
+    }
+}
+
+/// A constant that borrows nothing, as a value of any lifetime; `None` for text, lists and
+/// records, which are read from the tree.
+fn scalar(value: &Value) -> Option<Val<'static>> {
+    Some(match value {
+        Value::Absent => Val::Absent,
+        Value::Present => Val::Present,
+        Value::Bool(b) => Val::Bool(*b),
+        Value::Int(i) => Val::Int(*i),
+        Value::Date(d) => Val::Date(*d),
+        Value::Country(c) => Val::Country(*c),
+        Value::Enum(e) => Val::Enum(*e),
+        Value::Text(_) | Value::List(_) | Value::Record(_) => return None,
+    })
+}
+
+/// A comparison: its operator chosen when the version is compiled, not at each case.
+fn comparison<F>(op: CmpOp, ordering: F) -> Test
+where
+    F: for<'c> Fn(&mut Ctx<'c>) -> Option<Ordering> + Send + Sync + 'static,
+{
+    match op {
+        CmpOp::Eq => test(move |c| ordering(c) == Some(Ordering::Equal)),
+        CmpOp::Ne => test(move |c| ordering(c).is_some_and(Ordering::is_ne)),
+        CmpOp::Lt => test(move |c| ordering(c) == Some(Ordering::Less)),
+        CmpOp::Le => test(move |c| ordering(c).is_some_and(Ordering::is_le)),
+        CmpOp::Gt => test(move |c| ordering(c) == Some(Ordering::Greater)),
+        CmpOp::Ge => test(move |c| ordering(c).is_some_and(Ordering::is_ge)),
+    }
+}
+
+/// [`Val::compare`] of a stored value with a scalar, the usual pairs answered in place.
+#[inline(always)]
+fn compare_stored(stored: &Value, scalar: &Val<'_>) -> Option<Ordering> {
+    match (stored, scalar) {
+        (Value::Date(a), Val::Date(b)) => Some(a.cmp(b)),
+        (Value::Int(a), Val::Int(b)) => Some(a.cmp(b)),
+        (Value::Country(a), Val::Country(b)) => Some(a.cmp(b)),
+        (Value::Enum(a), Val::Enum(b)) => Some(a.cmp(b)),
+        (Value::Bool(a), Val::Bool(b)) => Some(a.cmp(b)),
+        _ => Val::of(stored).compare(scalar),
+    }
+}
+
+fn holds(op: CmpOp, l: &Val<'_>, r: &Val<'_>) -> bool {
+    l.compare(r).is_some_and(|ordering| op.holds(ordering))
+}
+
+fn in_set(set: &ValueSet, item: Val<'_>) -> bool {
+    match item {
+        Val::Country(c) => set.countries.contains(c),
+        Val::Enum(e) => e < 64 && set.enums & (1 << e) != 0,
+        _ => false,
+    }
+}
+
+/// A node that is a constant scalar whose equality is `==`: its value.
+fn scalar_const(node: Option<&Node>) -> Option<Value> {
+    match node {
+        Some(Node::Const(value)) if equal_when_stored_equal(value) => Some(value.clone()),
+        _ => None,
+    }
+}
+
+/// Whether a value equals another (by [`Val::compare`]) exactly when the stored values are equal
+/// (`==`): true of the scalars that compare, not of `absent`, which equals nothing.
+fn equal_when_stored_equal(value: &Value) -> bool {
+    matches!(
+        value,
+        Value::Bool(_) | Value::Int(_) | Value::Date(_) | Value::Country(_) | Value::Enum(_)
+    )
+}
+
+/// A count of calendar units between two dates.
+fn between(from: Get, to: Get, count: fn(Date, Date) -> i64) -> Get {
+    get(move |c| {
+        let a = from(c);
+        let b = to(c);
+        match (a, b) {
+            (Val::Date(a), Val::Date(b)) => Val::Int(count(a, b)),
+            _ => Val::Absent,
+        }
+    })
+}
+
+struct Builder {
+    trees: Vec<Node>,
+}
+
+impl Builder {
+    /// A node walked as a tree: its closure holds where the copy is kept.
+    fn tree(&mut self, node: &Node) -> usize {
+        self.trees.push(node.clone());
+        self.trees.len() - 1
+    }
+
+    fn test(&mut self, node: &Node) -> Test {
+        match node {
+            Node::Const(value) => {
+                let value = matches!(value, Value::Bool(true));
+                test(move |_| value)
+            }
+            Node::Slot(s) => {
+                let s = *s;
+                test(move |c| matches!(c.case.get(s), Some(Value::Bool(true))))
+            }
+            Node::SlotPresent(s) => {
+                let s = *s;
+                test(move |c| c.case.get(s).is_some_and(is_present))
+            }
+            Node::Let(index) => {
+                let index = *index;
+                test(move |c| matches!(c.fast_let(index), Val::Bool(true)))
+            }
+            Node::Not(e) => {
+                let e = self.test(e);
+                test(move |c| !e(c))
+            }
+            Node::And(ops) => all(ops.iter().map(|o| self.test(o)).collect()),
+            Node::Or(ops) => any(ops.iter().map(|o| self.test(o)).collect()),
+            Node::CompareSlots { op, lhs, rhs } => {
+                let (lhs, rhs) = (*lhs, *rhs);
+                comparison(*op, move |c| match (c.case.get(lhs), c.case.get(rhs)) {
+                    (Some(Value::Date(a)), Some(Value::Date(b))) => Some(a.cmp(b)),
+                    (Some(a), Some(b)) => Val::of(a).compare(&Val::of(b)),
+                    _ => None,
+                })
+            }
+            Node::CompareSlotConst { op, slot, value } => {
+                let slot = *slot;
+                match scalar(value) {
+                    Some(constant) => comparison(*op, move |c| {
+                        c.case.get(slot).and_then(|v| compare_stored(v, &constant))
+                    }),
+                    None => self.tree_test(node),
+                }
+            }
+            Node::Compare { op, lhs, rhs } => {
+                let op = *op;
+                if let Node::Const(constant) = &**rhs
+                    && let Some(constant) = scalar(constant)
+                {
+                    let lhs = self.get(lhs);
+                    return comparison(op, move |c| {
+                        let l = lhs(c);
+                        l.compare(&constant)
+                    });
+                }
+                let (lhs, rhs) = (self.get(lhs), self.get(rhs));
+                test(move |c| {
+                    let l = lhs(c);
+                    let r = rhs(c);
+                    holds(op, &l, &r)
+                })
+            }
+            Node::InSet { negated, item, set } => {
+                let (negated, set) = (*negated, set.clone());
+                match &**item {
+                    Node::Slot(s) => {
+                        let s = *s;
+                        test(move |c| in_set(&set, c.slot(s)) != negated)
+                    }
+                    item => {
+                        let item = self.get(item);
+                        test(move |c| {
+                            let item = item(c);
+                            in_set(&set, item) != negated
+                        })
+                    }
+                }
+            }
+            Node::In {
+                negated,
+                item,
+                list,
+            } => {
+                let negated = *negated;
+                if let (Node::Const(constant), Node::Slot(s)) = (&**item, &**list)
+                    && equal_when_stored_equal(constant)
+                {
+                    let (constant, s) = (constant.clone(), *s);
+                    return test(move |c| match c.case.get(s) {
+                        Some(Value::List(items)) => items.contains(&constant) != negated,
+                        _ => negated,
+                    });
+                }
+                let (item, list) = (self.get(item), self.get(list));
+                test(move |c| {
+                    let item = item(c);
+                    let list = list(c);
+                    c.contains(list, &item) != negated
+                })
+            }
+            Node::Quantifier { kind, list, body } => {
+                let wanted = matches!(kind, Quantifier::Any);
+                let (list, body) = (self.get(list), self.test(body));
+                test(move |c| {
+                    let list = list(c);
+                    // The variable's place is taken once and each element put in it in turn.
+                    let depth = c.vars.len();
+                    c.vars.push(Val::Absent);
+                    // `any` stops at the first element that holds, `all` at the first that
+                    // does not.
+                    let mut result = !wanted;
+                    for i in 0..list.len() {
+                        let element = c.element(list, i);
+                        if let Some(var) = c.vars.get_mut(depth) {
+                            *var = element;
+                        }
+                        if body(c) == wanted {
+                            result = wanted;
+                            break;
+                        }
+                    }
+                    c.vars.truncate(depth);
+                    result
+                })
+            }
+            _ => {
+                let value = self.get(node);
+                test(move |c| matches!(value(c), Val::Bool(true)))
+            }
+        }
+    }
+
+    fn get(&mut self, node: &Node) -> Get {
+        match node {
+            Node::Const(value) => match scalar(value) {
+                Some(constant) => get(move |_| constant),
+                None => self.tree_get(node),
+            },
+            Node::Slot(s) => {
+                let s = *s;
+                get(move |c| c.slot(s))
+            }
+            Node::Var(depth) => {
+                let depth = *depth;
+                get(move |c| c.vars.get(depth).copied().unwrap_or(Val::Absent))
+            }
+            Node::Let(index) => {
+                let index = *index;
+                get(move |c| c.fast_let(index))
+            }
+            Node::Index { base, index } if matches!(**base, Node::Slot(_)) => {
+                let (Node::Slot(s), index) = (&**base, *index) else {
+                    return self.tree_get(node);
+                };
+                let s = *s;
+                get(move |c| match c.case.get(s) {
+                    Some(Value::List(items)) => items.get(index).map_or(Val::Absent, Val::of),
+                    _ => Val::Absent,
+                })
+            }
+            Node::Index { base, index } => {
+                let (base, index) = (self.get(base), *index);
+                get(move |c| {
+                    let list = base(c);
+                    match list {
+                        Val::List(items) => items.get(index).map_or(Val::Absent, Val::of),
+                        Val::Nodes(_) => c.element(list, index),
+                        _ => Val::Absent,
+                    }
+                })
+            }
+            Node::Call { function, args } => self.call(node, *function, args),
+            Node::SlotPresent(_)
+            | Node::RecordSlotPresent { .. }
+            | Node::Not(_)
+            | Node::And(_)
+            | Node::Or(_)
+            | Node::Compare { .. }
+            | Node::CompareSlots { .. }
+            | Node::CompareSlotConst { .. }
+            | Node::InSet { .. }
+            | Node::In { .. }
+            | Node::Quantifier { .. } => {
+                let truth = self.test(node);
+                get(move |c| Val::Bool(truth(c)))
+            }
+            _ => self.tree_get(node),
+        }
+    }
+
+    fn call(&mut self, node: &Node, function: Function, args: &[Node]) -> Get {
+        let (first, second) = match args {
+            [first] => (self.get(first), None),
+            [first, second] => (self.get(first), Some(self.get(second))),
+            _ => return self.tree_get(node),
+        };
+        let Some(second) = second else {
+            return match (function, args) {
+                (Function::Count, [Node::Slot(s)]) => {
+                    let s = *s;
+                    get(move |c| match c.case.get(s) {
+                        Some(Value::List(items)) => {
+                            Val::Int(i64::try_from(items.len()).unwrap_or(i64::MAX))
+                        }
+                        _ => Val::Int(0),
+                    })
+                }
+                (Function::Count, _) => get(move |c| {
+                    let list = first(c);
+                    Val::Int(i64::try_from(list.len()).unwrap_or(i64::MAX))
+                }),
+                _ => self.tree_get(node),
+            };
+        };
+        match function {
+            Function::Years => between(first, second, years_between),
+            Function::Months => between(first, second, months_between),
+            Function::Days => between(first, second, days_between),
+            Function::Before => match (args, scalar_const(args.get(1))) {
+                ([Node::Slot(s), _], Some(constant)) => {
+                    let s = *s;
+                    get(move |c| match c.case.get(s) {
+                        Some(Value::List(items)) => {
+                            let end = items.iter().position(|v| *v == constant);
+                            Val::List(end.and_then(|end| items.get(..end)).unwrap_or(items))
+                        }
+                        _ => Val::Absent,
+                    })
+                }
+                _ => get(move |c| {
+                    let list = first(c);
+                    let item = second(c);
+                    let end = c.position(list, &item).unwrap_or(list.len());
+                    list.prefix(end)
+                }),
+            },
+            Function::Count => self.tree_get(node),
+        }
+    }
+
+    fn tree_get(&mut self, node: &Node) -> Get {
+        let index = self.tree(node);
+        get(move |c| {
+            let program = c.program;
+            match program.fast.compiled().trees.get(index) {
+                Some(node) => c.eval(node),
+                None => Val::Absent,
+            }
+        })
+    }
+
+    fn tree_test(&mut self, node: &Node) -> Test {
+        let index = self.tree(node);
+        test(move |c| {
+            let program = c.program;
+            program
+                .fast
+                .compiled()
+                .trees
+                .get(index)
+                .is_some_and(|node| c.truth(node))
+        })
+    }
+}
