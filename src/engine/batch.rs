@@ -8,6 +8,7 @@
 //! (indices and the few bytes that vary), and only the candidates' ids and order keys stay in
 //! memory. The spooled decisions are rendered in parallel when the caps are allocated.
 
+use std::collections::VecDeque;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::io;
@@ -16,7 +17,7 @@ use std::sync::{Arc, mpsc};
 use rayon::prelude::*;
 
 use super::Engine;
-use super::spool::{Entry, Spool};
+use super::spool::{Entry, Spool, decode};
 use crate::caps::{self, Allocation, AllocationResult, Candidates, GrantBook};
 use crate::cases::{Case, ErrorKind, RecordError};
 use crate::dates::Date;
@@ -308,46 +309,56 @@ pub struct BatchRun<'e> {
 /// Records read back from the spool and rendered together.
 const RENDER_BLOCK: usize = 1024;
 
-/// A record read back from the spool, with the buffers it is decoded and rendered into.
-struct Unspooled {
-    entry: Entry,
-    /// A rendered record as read, or a decision once rendered.
+/// Spooled records read back as they are, for a thread to decode and render.
+#[derive(Default)]
+struct SpooledBlock {
+    raw: Vec<u8>,
+    /// Where each entry ends in `raw`.
+    ends: Vec<usize>,
+    /// The queue position of each decision that got no place of its cap.
+    overflows: Vec<Option<u64>>,
+}
+
+/// A block of records rendered, one after another, with where each ends and its tally.
+struct RenderedBlock {
     bytes: Vec<u8>,
-    id: String,
-    parts: DecisionParts,
-    /// The queue position of a decision that got no place of its cap.
-    overflow: Option<u64>,
+    records: Vec<(usize, Tally)>,
 }
 
-impl Default for Unspooled {
-    fn default() -> Self {
-        Unspooled {
-            entry: Entry::Decision {
-                line: 0,
-                waiting: false,
-            },
-            bytes: Vec::new(),
-            id: String::new(),
-            parts: DecisionParts::default(),
-            overflow: None,
+impl RenderedBlock {
+    fn write(&self, sink: &mut dyn RecordSink) -> io::Result<()> {
+        let mut start = 0;
+        for &(end, tally) in &self.records {
+            sink.rendered(self.bytes.get(start..end).unwrap_or_default(), tally)?;
+            start = end;
         }
+        Ok(())
     }
 }
 
-impl Unspooled {
-    fn render(&mut self, templates: &JsonTemplates) {
-        if let Entry::Decision { line, .. } = self.entry {
-            self.bytes.clear();
-            templates.render(&mut self.bytes, line, &self.id, &self.parts, self.overflow);
-        }
+fn render_block(block: &SpooledBlock, templates: &JsonTemplates) -> io::Result<RenderedBlock> {
+    let mut rendered = RenderedBlock {
+        bytes: Vec::with_capacity(block.ends.len() * 640),
+        records: Vec::with_capacity(block.ends.len()),
+    };
+    let (mut bytes, mut id, mut parts) = (Vec::new(), String::new(), DecisionParts::default());
+    let mut start = 0;
+    for (&end, &overflow) in block.ends.iter().zip(&block.overflows) {
+        let entry = block.raw.get(start..end).unwrap_or_default();
+        start = end;
+        let tally = match decode(entry, &mut bytes, &mut id, &mut parts)? {
+            Entry::Rendered(tally) => {
+                rendered.bytes.extend_from_slice(&bytes);
+                tally
+            }
+            Entry::Decision { line, .. } => {
+                templates.render(&mut rendered.bytes, line, &id, &parts, overflow);
+                decided_tally(&parts, overflow)
+            }
+        };
+        rendered.records.push((rendered.bytes.len(), tally));
     }
-
-    fn tally(&self) -> Tally {
-        match self.entry {
-            Entry::Rendered(tally) => tally,
-            Entry::Decision { .. } => decided_tally(&self.parts, self.overflow),
-        }
-    }
+    Ok(rendered)
 }
 
 /// What a decision counts as: its outcome, or its cap's overflow outcome.
@@ -693,42 +704,51 @@ impl<'e> BatchRun<'e> {
         let Some(templates) = self.templates.clone() else {
             return Ok(());
         };
-        // Read back a block of records at a time, render the block in parallel, write it in
-        // order. The blocks' buffers are reused: nothing is allocated per record.
+        // Blocks of records are read back raw and decoded and rendered on the pool, one block
+        // per thread at a time, while this thread writes the blocks before them in order.
         let mut reader = spool.finish()?;
         let mut waiting_index = 0usize;
-        let mut block: Vec<Unspooled> = (0..RENDER_BLOCK).map(|_| Unspooled::default()).collect();
         let threads = self.threads();
+        let mut in_flight: VecDeque<mpsc::Receiver<io::Result<RenderedBlock>>> = VecDeque::new();
         loop {
-            let mut filled = 0;
-            for slot in block.iter_mut() {
-                let Some(entry) = reader.next(&mut slot.bytes, &mut slot.id, &mut slot.parts)?
-                else {
+            let mut block = SpooledBlock::default();
+            while block.ends.len() < RENDER_BLOCK {
+                let Some(waiting) = reader.next_raw(&mut block.raw)? else {
                     break;
                 };
-                slot.overflow = match entry {
-                    Entry::Decision { waiting: true, .. } => {
-                        waiting_index += 1;
-                        overflow_of(waiting_index - 1)
-                    }
-                    _ => None,
+                block.ends.push(block.raw.len());
+                block.overflows.push(if waiting {
+                    waiting_index += 1;
+                    overflow_of(waiting_index - 1)
+                } else {
+                    None
+                });
+            }
+            let last = block.ends.len() < RENDER_BLOCK;
+            if threads <= 1 {
+                render_block(&block, &templates)?.write(sink)?;
+            } else {
+                let (rendered, receiver) = mpsc::sync_channel(1);
+                let templates = Arc::clone(&templates);
+                let job = move || {
+                    // Nobody waits for it after a failed write.
+                    let _ = rendered.send(render_block(&block, &templates));
                 };
-                slot.entry = entry;
-                filled += 1;
-            }
-            let records = block.get_mut(..filled).unwrap_or_default();
-            let render = |slot: &mut Unspooled| slot.render(&templates);
-            match (&self.pool, threads > 1) {
-                (_, false) => records.iter_mut().for_each(render),
-                (Some(pool), true) => {
-                    pool.install(|| records.par_iter_mut().with_min_len(64).for_each(render))
+                match &self.pool {
+                    Some(pool) => pool.spawn(job),
+                    None => rayon::spawn(job),
                 }
-                (None, true) => records.par_iter_mut().with_min_len(64).for_each(render),
+                in_flight.push_back(receiver);
             }
-            for slot in records.iter() {
-                sink.rendered(&slot.bytes, slot.tally())?;
+            while in_flight.len() >= threads || (last && !in_flight.is_empty()) {
+                let Some(next) = in_flight.pop_front() else {
+                    break;
+                };
+                next.recv()
+                    .map_err(|_| io::Error::other("a thread rendering records stopped"))??
+                    .write(sink)?;
             }
-            if filled < block.len() {
+            if last {
                 return Ok(());
             }
         }

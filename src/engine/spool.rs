@@ -11,7 +11,7 @@
 //! - `DECIDED` / `WAITING`: the line, the id, the version, rule and both outcomes, the warnings,
 //!   then the attributes of both endings and the trace (each possibly empty).
 
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, Write};
+use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 
 use tempfile::SpooledTempFile;
 
@@ -122,7 +122,6 @@ impl Spool {
         file.rewind()?;
         Ok(SpoolReader {
             file: BufReader::with_capacity(1 << 16, file),
-            entry: Vec::new(),
         })
     }
 }
@@ -130,19 +129,28 @@ impl Spool {
 /// A spool read back, entry by entry.
 pub(super) struct SpoolReader {
     file: BufReader<SpooledTempFile>,
-    /// An entry that straddles the end of the reader's buffer, copied out whole.
-    entry: Vec<u8>,
 }
 
 impl SpoolReader {
     /// The next entry: a rendered record's bytes go to `bytes`; a decision's id to `id` and its
     /// parts to `parts`. `None` at the end.
+    #[cfg(test)]
     pub(super) fn next(
         &mut self,
         bytes: &mut Vec<u8>,
         id: &mut String,
         parts: &mut DecisionParts,
     ) -> io::Result<Option<Entry>> {
+        let mut entry = Vec::new();
+        match self.next_raw(&mut entry)? {
+            Some(_) => decode(&entry, bytes, id, parts).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Appends the next entry's bytes to `block`, for [`decode`]; whether it waited for its cap,
+    /// or `None` at the end.
+    pub(super) fn next_raw(&mut self, block: &mut Vec<u8>) -> io::Result<Option<bool>> {
         let mut length = [0u8; 4];
         match self.file.read_exact(&mut length) {
             Ok(()) => {}
@@ -150,21 +158,12 @@ impl SpoolReader {
             Err(e) => return Err(e),
         }
         let length = u32::from_le_bytes(length) as usize;
-        // Most entries lie whole in the reader's buffer and are decoded where they are.
-        let buffered = self.file.buffer();
-        if let Some(whole) = buffered.get(..length) {
-            let entry = decode(whole, bytes, id, parts)?;
-            self.file.consume(length);
-            return Ok(Some(entry));
-        }
-        self.entry.clear();
-        (&mut self.file)
-            .take(length as u64)
-            .read_to_end(&mut self.entry)?;
-        if self.entry.len() != length {
+        let start = block.len();
+        (&mut self.file).take(length as u64).read_to_end(block)?;
+        if block.len() - start != length {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
-        decode(&self.entry, bytes, id, parts).map(Some)
+        Ok(Some(block.get(start) == Some(&WAITING)))
     }
 }
 
@@ -175,7 +174,9 @@ fn corrupt(what: &str) -> io::Error {
     )
 }
 
-fn decode(
+/// Reads an entry from its bytes: a rendered record's bytes go to `bytes`; a decision's id to `id`
+/// and its parts to `parts`.
+pub(super) fn decode(
     entry: &[u8],
     bytes: &mut Vec<u8>,
     id: &mut String,
