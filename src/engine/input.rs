@@ -9,7 +9,7 @@ use crate::cases::{
 };
 
 /// How many records are decided together (in parallel) before they are placed in order.
-const CHUNK: usize = 4096;
+pub(super) const CHUNK: usize = 1024;
 
 /// The format of a case batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +80,7 @@ fn read_chunks(
         InputFormat::Jsonl => {
             let mut reader = LineReader::new(input);
             loop {
-                let mut chunk = Vec::with_capacity(CHUNK);
+                let mut chunk = run.chunk_buffer();
                 while chunk.len() < CHUNK {
                     match reader.next_record() {
                         Ok(Some(raw)) => chunk.push(raw),
@@ -101,7 +101,7 @@ fn read_chunks(
         }
         InputFormat::Json => {
             let mut reader = JsonArrayReader::new(input, MAX_RECORD_BYTES);
-            let mut chunk = Vec::with_capacity(CHUNK);
+            let mut chunk = run.chunk_buffer();
             loop {
                 match reader.next_element() {
                     Ok(Some(element)) => chunk.push(element_record(element)),
@@ -119,6 +119,7 @@ fn read_chunks(
                 }
                 if chunk.len() == CHUNK {
                     run.push_chunk(std::mem::take(&mut chunk), sink)?;
+                    chunk = run.chunk_buffer();
                     progress(reader.bytes_read());
                 }
             }
@@ -144,7 +145,7 @@ fn read_chunks(
             let columns = CsvReader::new(&header, shape)
                 .map_err(|message| InputError::Format { line: 1, message })?;
             let id_slot = run.engine().policy.id_slot;
-            let mut chunk = Vec::with_capacity(CHUNK);
+            let mut chunk = run.chunk_buffer();
             let mut row = csv::StringRecord::new();
             loop {
                 let fallback = reader.position().byte();
@@ -190,6 +191,7 @@ fn read_chunks(
                 }
                 if chunk.len() == CHUNK {
                     run.push_chunk(std::mem::take(&mut chunk), sink)?;
+                    chunk = run.chunk_buffer();
                     progress(reader.position().byte());
                 }
             }

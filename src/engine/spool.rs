@@ -20,7 +20,7 @@ use crate::cases::ErrorKind;
 use crate::report::DecisionParts;
 
 /// Where the spool stays in memory before it goes to disk.
-const IN_MEMORY: usize = 4 * 1024 * 1024;
+const IN_MEMORY: usize = 1024 * 1024;
 
 const RENDERED: u8 = 0;
 const DECIDED: u8 = 1;
