@@ -525,7 +525,7 @@ fn large_batch() -> String {
     let text = std::fs::read_to_string(root(CASES)).expect("the example batch");
     let lines: Vec<&str> = text.lines().collect();
     let mut out = String::new();
-    // The reader works in chunks of 4096 records.
+    // More than one chunk of the reader (`readmit::engine::CHUNK`, 1,024 records).
     for i in 0..4_500usize {
         let Some(line) = lines.get(i % lines.len()) else {
             continue;

@@ -272,7 +272,9 @@ fn a_batch_that_cannot_be_read_is_a_read_error_in_every_format() {
 mod midway {
     use std::io::{self, BufReader, Read};
 
-    use readmit::engine::{BatchRun, InputError, InputFormat, RecordSink, Tally, read_batch};
+    use readmit::engine::{
+        BatchRun, CHUNK, InputError, InputFormat, RecordSink, Tally, read_batch,
+    };
     use readmit::{Engine, EvalOptions, Record};
 
     fn engine() -> Engine {
@@ -438,7 +440,7 @@ mod midway {
             let placed = lines.len() as u64;
             // The chunks decided before the flag was seen, and nothing after them.
             assert!(
-                placed < 20_000 && placed % 4096 == 0,
+                placed < 20_000 && placed % CHUNK as u64 == 0,
                 "{threads} threads: {placed}"
             );
             assert!(

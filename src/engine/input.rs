@@ -8,8 +8,9 @@ use crate::cases::{
     ArrayElement, CsvReader, ErrorKind, JsonArrayReader, RecordError, SplitFailure,
 };
 
-/// How many records are decided together (in parallel) before they are placed in order.
-pub(super) const CHUNK: usize = 1024;
+/// How many records are decided together (in parallel) before they are placed in order: a run
+/// stops (Ctrl-C) and gives back memory at this grain.
+pub const CHUNK: usize = 1024;
 
 /// The format of a case batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use batch::{BatchRun, ErrorContext, RawRecord, RecordSink, Tally};
-pub use input::{InputError, InputFormat, read_batch};
+pub use input::{CHUNK, InputError, InputFormat, read_batch};
 
 use crate::caps;
 use crate::cases::{self, Case, ErrorKind, RecordError, Shape};
