@@ -17,7 +17,7 @@ use std::sync::{Arc, mpsc};
 use rayon::prelude::*;
 
 use super::Engine;
-use super::spool::{Entry, Spool, decode};
+use super::spool::{self, Entry, Spool, decode};
 use crate::caps::{self, Allocation, AllocationResult, Candidates, GrantBook};
 use crate::cases::{Case, ErrorKind, RecordError};
 use crate::dates::Date;
@@ -96,7 +96,9 @@ struct Waiting {
 /// A decision in rendered mode, in parts: rendered when it is written; a candidate for a cap
 /// waits in the spool with both endings.
 struct Parted {
-    parts: DecisionParts,
+    /// The decision's entry of the spool.
+    entry: io::Result<Vec<u8>>,
+    version: usize,
     claim: Option<Claim>,
 }
 
@@ -218,7 +220,13 @@ impl PhaseOne<'_> {
                 Step::Rendered(bytes, tally)
             }
             (Some(t), cap) => Step::Parted(Box::new(Parted {
-                parts: t.parts(&engine.policy, &case, &decided, trace.as_ref()),
+                entry: spool::encode_decision(
+                    line,
+                    &case.id,
+                    &t.parts(&engine.policy, &case, &decided, trace.as_ref()),
+                    cap.is_some(),
+                ),
+                version: decided.version,
                 claim: cap.map(|cap| Claim {
                     cap,
                     keys: std::mem::take(&mut decided.order_keys),
@@ -302,8 +310,6 @@ pub struct BatchRun<'e> {
     waiting: Vec<Waiting>,
     /// Rendered mode: the spool and the candidates (ids and keys only).
     spool: Option<Spool>,
-    /// The buffer decisions are rendered in when they are written from their parts.
-    rendering: Vec<u8>,
     candidates: Candidates,
     /// The first record errors, with their text.
     pub error_contexts: Vec<ErrorContext>,
@@ -399,7 +405,6 @@ impl<'e> BatchRun<'e> {
             held: Vec::new(),
             waiting: Vec::new(),
             spool: None,
-            rendering: Vec::new(),
             candidates: Candidates::default(),
             error_contexts: Vec::new(),
             pool: None,
@@ -647,37 +652,22 @@ impl<'e> BatchRun<'e> {
                 Some(spool) => spool.push_rendered(tally, &bytes),
             },
             Step::Parted(parted) => {
-                let Parted { parts, claim } = *parted;
-                let id = seen_id.as_ref().map_or("", |seen| &seen.text);
-                let waiting = claim.is_some();
+                let Parted {
+                    entry,
+                    version,
+                    claim,
+                } = *parted;
                 if let Some(claim) = claim {
+                    let id = seen_id.as_ref().map_or("", |seen| &seen.text);
                     self.candidates
-                        .push(id, parts.version, claim.cap, &claim.keys, claim.as_of);
-                    self.spool.get_or_insert_with(Spool::new);
+                        .push(id, version, claim.cap, &claim.keys, claim.as_of);
                 }
-                match &mut self.spool {
-                    Some(spool) => spool.push_decision(line, id, &parts, waiting),
-                    None => self.write_parts(sink, line, id, &parts, None),
-                }
+                // Decisions in parts are made once something waits for a cap: they wait too.
+                self.spool
+                    .get_or_insert_with(Spool::new)
+                    .push_entry(&entry?)
             }
         }
-    }
-
-    /// Renders a decision from its parts and writes it.
-    fn write_parts(
-        &mut self,
-        sink: &mut dyn RecordSink,
-        line: usize,
-        id: &str,
-        parts: &DecisionParts,
-        overflow: Option<u64>,
-    ) -> io::Result<()> {
-        let Some(templates) = &self.templates else {
-            return Ok(());
-        };
-        self.rendering.clear();
-        templates.render(&mut self.rendering, line, id, parts, overflow);
-        sink.rendered(&self.rendering, decided_tally(parts, overflow))
     }
 
     /// The candidates for caps, in input order, once every record pushed is placed (the

@@ -79,35 +79,9 @@ impl Spool {
         self.write_entry()
     }
 
-    /// Keeps a decision in parts.
-    pub(super) fn push_decision(
-        &mut self,
-        line: usize,
-        id: &str,
-        parts: &DecisionParts,
-        waiting: bool,
-    ) -> io::Result<()> {
-        let entry = &mut self.entry;
-        entry.clear();
-        entry.push(if waiting { WAITING } else { DECIDED });
-        put_number(entry, line as u64);
-        put_bytes(entry, id.as_bytes());
-        for number in [
-            parts.version,
-            parts.rule,
-            parts.outcome,
-            parts.overflow_outcome,
-            parts.warnings.len(),
-        ] {
-            put_number(entry, number as u64);
-        }
-        for warning in &parts.warnings {
-            put_number(entry, u64::from(*warning));
-        }
-        put_bytes(entry, &parts.attributes);
-        put_bytes(entry, &parts.overflow_attributes);
-        put_bytes(entry, &parts.trace);
-        self.write_entry()
+    /// Keeps an entry made by [`encode_decision`].
+    pub(super) fn push_entry(&mut self, entry: &[u8]) -> io::Result<()> {
+        self.file.write_all(entry)
     }
 
     fn write_entry(&mut self) -> io::Result<()> {
@@ -124,6 +98,46 @@ impl Spool {
             file: BufReader::with_capacity(1 << 16, file),
         })
     }
+}
+
+/// A decision in parts as an entry of the spool, its length first: made by the thread that
+/// decided it, so that the thread placing records in order only copies it.
+pub(super) fn encode_decision(
+    line: usize,
+    id: &str,
+    parts: &DecisionParts,
+    waiting: bool,
+) -> io::Result<Vec<u8>> {
+    let mut entry = Vec::with_capacity(
+        32 + id.len()
+            + parts.attributes.len()
+            + parts.overflow_attributes.len()
+            + parts.trace.len(),
+    );
+    entry.extend_from_slice(&[0; 4]);
+    entry.push(if waiting { WAITING } else { DECIDED });
+    put_number(&mut entry, line as u64);
+    put_bytes(&mut entry, id.as_bytes());
+    for number in [
+        parts.version,
+        parts.rule,
+        parts.outcome,
+        parts.overflow_outcome,
+        parts.warnings.len(),
+    ] {
+        put_number(&mut entry, number as u64);
+    }
+    for warning in &parts.warnings {
+        put_number(&mut entry, u64::from(*warning));
+    }
+    put_bytes(&mut entry, &parts.attributes);
+    put_bytes(&mut entry, &parts.overflow_attributes);
+    put_bytes(&mut entry, &parts.trace);
+    let length = u32::try_from(entry.len() - 4).map_err(io::Error::other)?;
+    if let Some(prefix) = entry.first_chunk_mut::<4>() {
+        *prefix = length.to_le_bytes();
+    }
+    Ok(entry)
 }
 
 /// A spool read back, entry by entry.
@@ -322,7 +336,9 @@ mod tests {
             let id = format!("SK-{i}-é");
             let waiting = i % 2 == 0;
             let line = i * 1_000_003;
-            assert!(spool.push_decision(line, &id, &parts, waiting).is_ok());
+            let pushed = super::encode_decision(line, &id, &parts, waiting)
+                .and_then(|entry| spool.push_entry(&entry));
+            assert!(pushed.is_ok());
             written.push((
                 Entry::Decision { line, waiting },
                 Vec::new(),
