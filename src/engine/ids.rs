@@ -48,8 +48,9 @@ impl IdSet {
         self.hasher.clone()
     }
 
-    /// Makes room for `ids` more ids, so that the table need not grow (growing holds the old
-    /// table and the new one at once).
+    /// Makes room for `ids` more ids, so that neither the table nor the arena need grow
+    /// (growing holds the old and the new one at once). The arena gets room for ids of up to
+    /// 31 bytes: room never written to takes no memory.
     pub(crate) fn reserve(&mut self, ids: usize) {
         let IdSet {
             hasher,
@@ -58,6 +59,8 @@ impl IdSet {
             ..
         } = self;
         table.reserve(ids, |&start| hasher.hash_one(id_at(arena, start)));
+        let room = ids.saturating_mul(32);
+        arena.reserve(room.min(ARENA_LIMIT.saturating_sub(arena.len())));
     }
 
     /// Adds an id; false if it was already there.
