@@ -184,25 +184,32 @@ impl PhaseOne<'_> {
             Ok(case) => case,
             Err(error) => return phase.error_step(error, text),
         };
-        let seen_id = Some(SeenId::new(case.id.clone(), hasher));
         let line = case.line;
         let (mut decided, trace) = match engine.first_phase(&case, options) {
             Ok(found) => found,
             Err(error) => {
                 let mut processed = phase.error_step(error, text);
-                processed.seen_id = seen_id;
+                processed.seen_id = Some(SeenId::new(case.id, hasher));
                 return processed;
             }
         };
-        let step = match (templates, decided.cap) {
-            (None, None) => Step::Final(Record::Decision(Box::new(
-                engine.to_decision(&case, &decided, trace, None),
-            ))),
-            (None, Some(_)) => Step::Waiting(Box::new(Waiting {
-                case,
-                decided,
-                trace,
-            })),
+        // The id moves on with the record; only a case kept whole for its cap needs a copy.
+        let (step, id) = match (templates, decided.cap) {
+            (None, None) => (
+                Step::Final(Record::Decision(Box::new(
+                    engine.to_decision(&case, &decided, trace, None),
+                ))),
+                case.id,
+            ),
+            (None, Some(_)) => {
+                let id = case.id.clone();
+                let waiting = Waiting {
+                    case,
+                    decided,
+                    trace,
+                };
+                (Step::Waiting(Box::new(waiting)), id)
+            }
             // Rendered at once while nothing waits for a cap (the spool takes parts after).
             (Some(t), None) if render_now => {
                 let mut bytes = Vec::with_capacity(640);
@@ -219,23 +226,27 @@ impl PhaseOne<'_> {
                     outcome: decided.outcome,
                     warned: !decided.warnings.is_empty(),
                 };
-                Step::Rendered(bytes, tally)
+                (Step::Rendered(bytes, tally), case.id)
             }
-            (Some(t), cap) => Step::Parted(Box::new(Parted {
-                entry: spool::encode_decision(
-                    line,
-                    &case.id,
-                    &t.parts(&engine.policy, &case, &decided, trace.as_ref()),
-                    cap.is_some(),
-                ),
-                version: decided.version,
-                claim: cap.map(|cap| Claim {
-                    cap,
-                    keys: std::mem::take(&mut decided.order_keys),
-                    as_of: engine.as_of(&case).unwrap_or(Date::MIN),
-                }),
-            })),
+            (Some(t), cap) => {
+                let parted = Parted {
+                    entry: spool::encode_decision(
+                        line,
+                        &case.id,
+                        &t.parts(&engine.policy, &case, &decided, trace.as_ref()),
+                        cap.is_some(),
+                    ),
+                    version: decided.version,
+                    claim: cap.map(|cap| Claim {
+                        cap,
+                        keys: std::mem::take(&mut decided.order_keys),
+                        as_of: engine.as_of(&case).unwrap_or(Date::MIN),
+                    }),
+                };
+                (Step::Parted(Box::new(parted)), case.id)
+            }
         };
+        let seen_id = Some(SeenId::new(id, hasher));
         Processed {
             line,
             seen_id,
