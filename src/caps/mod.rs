@@ -243,11 +243,11 @@ pub fn allocate(
         };
         // In key order, ties in input order.
         let mut members: Vec<(&[u8], usize)> = (0..candidates.len())
-            .filter_map(|i| candidates.get(i).map(|c| (c.order, i)))
-            .filter(|&(_, i)| {
+            .filter_map(|i| {
                 candidates
                     .get(i)
-                    .is_some_and(|c| c.version == version && c.cap == cap_index)
+                    .filter(|c| c.version == version && c.cap == cap_index)
+                    .map(|c| (c.order, i))
             })
             .collect();
         members.sort_unstable();

@@ -7,10 +7,10 @@
 //! scratch. The serde path is authoritative: it alone reports errors, and what the fast path
 //! accepts it must read exactly as the serde path would (a differential test holds them to it).
 //!
-//! In the serde path, the whole text is always read to its end, even after a field is found wrong, so that a
-//! truncated or malformed line is reported as `parse_error` whatever else is wrong with it.
-//! The first field error in document order is the one reported (missing fields are found at the
-//! end of their record).
+//! In the serde path, the whole text is always read to its end, even after a field is found
+//! wrong, so that a truncated or malformed line is reported as `parse_error` whatever else is
+//! wrong with it. The first field error in document order is the one reported (missing fields
+//! are found at the end of their record).
 
 use std::fmt;
 

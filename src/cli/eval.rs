@@ -20,6 +20,7 @@ use crate::source::{SourceFile, Span};
 /// The output's buffer: a batch writes hundreds of bytes a decision, and with the default
 /// 8 KiB a million decisions took 73,000 writes to the system.
 const OUTPUT_BUFFER: usize = 256 * 1024;
+
 /// Arguments of `readmit eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {

@@ -153,8 +153,8 @@ struct PhaseOne<'a> {
 }
 
 impl PhaseOne<'_> {
-    /// Phase one for a chunk of records, in parallel, order kept.
-    /// Decides `chunk` into `out`, leaving both empty vectors to reuse (see [`Spare`]).
+    /// Phase one for a chunk of records, in parallel, order kept: decides `chunk` into `out`,
+    /// leaving `chunk` empty for reuse (see [`Spare`]).
     fn feed(&self, chunk: &mut Vec<RawRecord>, out: &mut Vec<Processed>) {
         chunk
             .par_drain(..)
@@ -164,14 +164,13 @@ impl PhaseOne<'_> {
     }
 
     fn process(&self, raw: RawRecord) -> Processed {
-        let phase = self;
         let PhaseOne {
             engine,
             options,
             templates,
             render_now,
             hasher,
-        } = *phase;
+        } = *self;
         let (case, text) = match raw {
             RawRecord::Json { line, text } => (engine.read_json(&text, line), Some(text)),
             RawRecord::Bytes { line, bytes } => match String::from_utf8(bytes) {
@@ -182,13 +181,13 @@ impl PhaseOne<'_> {
         };
         let case = match case {
             Ok(case) => case,
-            Err(error) => return phase.error_step(error, text),
+            Err(error) => return self.error_step(error, text),
         };
         let line = case.line;
         let (mut decided, trace) = match engine.first_phase(&case, options) {
             Ok(found) => found,
             Err(error) => {
-                let mut processed = phase.error_step(error, text);
+                let mut processed = self.error_step(error, text);
                 processed.seen_id = Some(SeenId::new(case.id, hasher));
                 return processed;
             }
@@ -257,13 +256,12 @@ impl PhaseOne<'_> {
     }
 
     fn error_step(&self, error: RecordError, text: Option<String>) -> Processed {
-        let phase = self;
         let line = error.line;
         let seen_id = error
             .id
             .as_deref()
-            .map(|id| SeenId::new(Box::from(id), phase.hasher));
-        let step = match phase.templates {
+            .map(|id| SeenId::new(Box::from(id), self.hasher));
+        let step = match self.templates {
             Some(_) => {
                 let kind = error.kind;
                 let bytes = serde_json::to_vec(&Record::Error(error.clone())).unwrap_or_default();
@@ -492,6 +490,14 @@ impl<'e> BatchRun<'e> {
         self
     }
 
+    /// Runs a job on the run's threads, without waiting for it.
+    fn spawn(&self, job: impl FnOnce() + Send + 'static) {
+        match &self.pool {
+            Some(pool) => pool.spawn(job),
+            None => rayon::spawn(job),
+        }
+    }
+
     /// The threads phase one runs on.
     fn threads(&self) -> usize {
         self.pool
@@ -516,19 +522,15 @@ impl<'e> BatchRun<'e> {
         if self.threads() <= 1 {
             // Each record placed as soon as it is decided, while its parts are still in cache.
             let templates = self.templates.clone();
-            let phase = PhaseOne {
-                engine: self.engine,
-                options: self.options,
-                templates: templates.as_deref(),
-                render_now: self.spool.is_none(),
-                hasher: &hasher,
-            };
             let mut chunk = chunk;
             for raw in chunk.drain(..) {
-                // The spool may start within the chunk; decisions after it are kept in parts.
                 let phase = PhaseOne {
+                    engine: self.engine,
+                    options: self.options,
+                    templates: templates.as_deref(),
+                    // The spool may start within the chunk; decisions after it go in parts.
                     render_now: self.spool.is_none(),
-                    ..phase
+                    hasher: &hasher,
                 };
                 let mut processed = phase.process(raw);
                 self.place(&mut processed, sink)?;
@@ -558,10 +560,7 @@ impl<'e> BatchRun<'e> {
             // The run may have stopped waiting (a failed write): then nobody needs the chunk.
             let _ = decided.send((chunk, out));
         };
-        match &self.pool {
-            Some(pool) => pool.spawn(job),
-            None => rayon::spawn(job),
-        }
+        self.spawn(job);
         let placed = match self.in_flight.replace(receiver) {
             Some(previous) => self.place_decided(&previous, sink),
             None => Ok(()),
@@ -652,7 +651,7 @@ impl<'e> BatchRun<'e> {
             Step::Rendered(bytes, tally) => {
                 return match &mut self.spool {
                     None => sink.rendered(bytes, *tally),
-                    Some(spool) => spool.push_rendered(*tally, bytes),
+                    Some(spool) => spool.push_entry(&spool::encode_rendered(*tally, bytes)?),
                 };
             }
             Step::Parted(parted) => {
@@ -770,14 +769,10 @@ impl<'e> BatchRun<'e> {
             } else {
                 let (rendered, receiver) = mpsc::sync_channel(1);
                 let templates = Arc::clone(&templates);
-                let job = move || {
+                self.spawn(move || {
                     // Nobody waits for it after a failed write.
                     let _ = rendered.send(render_block(&block, &templates));
-                };
-                match &self.pool {
-                    Some(pool) => pool.spawn(job),
-                    None => rayon::spawn(job),
-                }
+                });
                 in_flight.push_back(receiver);
             }
             while in_flight.len() >= threads || (last && !in_flight.is_empty()) {

@@ -29,8 +29,6 @@ const WAITING: u8 = 2;
 /// A spool being written.
 pub(super) struct Spool {
     file: BufWriter<SpooledTempFile>,
-    /// The entry being encoded (entries are written with their length first).
-    entry: Vec<u8>,
 }
 
 /// What an entry of the spool holds (its bytes are read into the buffers given).
@@ -51,43 +49,12 @@ impl Spool {
     pub(super) fn new() -> Spool {
         Spool {
             file: BufWriter::with_capacity(1 << 16, SpooledTempFile::new(IN_MEMORY)),
-            entry: Vec::with_capacity(256),
         }
     }
 
-    /// Keeps a rendered record.
-    pub(super) fn push_rendered(&mut self, tally: Tally, bytes: &[u8]) -> io::Result<()> {
-        let entry = &mut self.entry;
-        entry.clear();
-        entry.push(RENDERED);
-        match tally {
-            Tally::Decided {
-                version,
-                outcome,
-                warned,
-            } => {
-                for number in [0, version, outcome, usize::from(warned)] {
-                    put_number(entry, number as u64);
-                }
-            }
-            Tally::Error(kind) => {
-                put_number(entry, 1);
-                put_number(entry, kind.index() as u64);
-            }
-        }
-        put_bytes(entry, bytes);
-        self.write_entry()
-    }
-
-    /// Keeps an entry made by [`encode_decision`].
+    /// Keeps an entry made by [`encode_rendered`] or [`encode_decision`].
     pub(super) fn push_entry(&mut self, entry: &[u8]) -> io::Result<()> {
         self.file.write_all(entry)
-    }
-
-    fn write_entry(&mut self) -> io::Result<()> {
-        let length = u32::try_from(self.entry.len()).map_err(io::Error::other)?;
-        self.file.write_all(&length.to_le_bytes())?;
-        self.file.write_all(&self.entry)
     }
 
     /// The spool written, ready to be read from its start.
@@ -100,6 +67,45 @@ impl Spool {
     }
 }
 
+/// A new entry: room for its length, then its tag.
+fn start_entry(capacity: usize, tag: u8) -> Vec<u8> {
+    let mut entry = Vec::with_capacity(capacity + 5);
+    entry.extend_from_slice(&[0; 4]);
+    entry.push(tag);
+    entry
+}
+
+/// The entry with its length written in front.
+fn finish_entry(mut entry: Vec<u8>) -> io::Result<Vec<u8>> {
+    let length = u32::try_from(entry.len() - 4).map_err(io::Error::other)?;
+    if let Some(prefix) = entry.first_chunk_mut::<4>() {
+        *prefix = length.to_le_bytes();
+    }
+    Ok(entry)
+}
+
+/// A rendered record as an entry of the spool, its length first.
+pub(super) fn encode_rendered(tally: Tally, bytes: &[u8]) -> io::Result<Vec<u8>> {
+    let mut entry = start_entry(16 + bytes.len(), RENDERED);
+    match tally {
+        Tally::Decided {
+            version,
+            outcome,
+            warned,
+        } => {
+            for number in [0, version, outcome, usize::from(warned)] {
+                put_number(&mut entry, number as u64);
+            }
+        }
+        Tally::Error(kind) => {
+            put_number(&mut entry, 1);
+            put_number(&mut entry, kind.index() as u64);
+        }
+    }
+    put_bytes(&mut entry, bytes);
+    finish_entry(entry)
+}
+
 /// A decision in parts as an entry of the spool, its length first: made by the thread that
 /// decided it, so that the thread placing records in order only copies it.
 pub(super) fn encode_decision(
@@ -108,14 +114,13 @@ pub(super) fn encode_decision(
     parts: &DecisionParts,
     waiting: bool,
 ) -> io::Result<Vec<u8>> {
-    let mut entry = Vec::with_capacity(
+    let mut entry = start_entry(
         32 + id.len()
             + parts.attributes.len()
             + parts.overflow_attributes.len()
             + parts.trace.len(),
+        if waiting { WAITING } else { DECIDED },
     );
-    entry.extend_from_slice(&[0; 4]);
-    entry.push(if waiting { WAITING } else { DECIDED });
     put_number(&mut entry, line as u64);
     put_bytes(&mut entry, id.as_bytes());
     for number in [
@@ -133,11 +138,7 @@ pub(super) fn encode_decision(
     put_bytes(&mut entry, &parts.attributes);
     put_bytes(&mut entry, &parts.overflow_attributes);
     put_bytes(&mut entry, &parts.trace);
-    let length = u32::try_from(entry.len() - 4).map_err(io::Error::other)?;
-    if let Some(prefix) = entry.first_chunk_mut::<4>() {
-        *prefix = length.to_le_bytes();
-    }
-    Ok(entry)
+    finish_entry(entry)
 }
 
 /// A spool read back, entry by entry.
@@ -319,7 +320,9 @@ mod tests {
                     }
                 };
                 let bytes = format!("{{\"line\":{i}}}").into_bytes();
-                assert!(spool.push_rendered(tally, &bytes).is_ok());
+                let pushed = super::encode_rendered(tally, &bytes)
+                    .and_then(|entry| spool.push_entry(&entry));
+                assert!(pushed.is_ok());
                 written.push((Entry::Rendered(tally), bytes, String::new(), None));
                 continue;
             }

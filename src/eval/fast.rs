@@ -41,12 +41,6 @@ pub(super) struct Compiled {
     pub(super) trees: Vec<Node>,
 }
 
-impl FastCode {
-    pub(super) fn compiled(&self) -> &Compiled {
-        &self.0
-    }
-}
-
 impl fmt::Debug for FastCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FastCode")
@@ -59,6 +53,10 @@ impl fmt::Debug for FastCode {
 }
 
 impl FastCode {
+    pub(super) fn compiled(&self) -> &Compiled {
+        &self.0
+    }
+
     /// Compiles a version's lets, rules and warnings (the program's own `fast` is not read).
     pub fn of(program: &Program) -> FastCode {
         let mut builder = Builder { trees: Vec::new() };
