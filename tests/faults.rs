@@ -451,6 +451,34 @@ mod midway {
     }
 
     #[test]
+    fn no_record_is_taken_after_the_candidates_are() {
+        let engine = engine();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let data = std::fs::read(root.join("examples/cases/storskog.jsonl"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        for threads in [1, 2] {
+            let mut run = BatchRun::new(&engine, EvalOptions::default())
+                .rendering_json()
+                .with_threads(threads);
+            let mut sink = Sink {
+                lines: Vec::new(),
+                fail_at: None,
+            };
+            let mut input = data.as_slice();
+            let read = read_batch(&mut run, &mut input, InputFormat::Jsonl, &mut sink, &|_| {});
+            assert!(read.is_ok(), "{read:?}");
+            let _ = run.candidates(&mut sink).unwrap_or_else(|e| panic!("{e}"));
+            // Its ids were let go: a record now could not be told a duplicate.
+            let mut input = data.as_slice();
+            let late = read_batch(&mut run, &mut input, InputFormat::Jsonl, &mut sink, &|_| {});
+            assert!(
+                matches!(&late, Err(InputError::Io(e)) if e.to_string().contains("candidates were taken")),
+                "{threads} threads: {late:?}"
+            );
+        }
+    }
+
+    #[test]
     fn a_read_failure_midway_places_what_was_read_and_is_a_read_error_in_every_format() {
         let engine = engine();
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -229,9 +229,15 @@ pub fn allocate(
         ..AllocationResult::default()
     };
     // Caps in the order of their declaring versions' effective dates (versions are sorted so).
-    let mut groups: Vec<(usize, usize)> = candidates.iter().map(|c| (c.version, c.cap)).collect();
+    // A policy has a few caps: they are gathered as found, not from a list of every candidate's.
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    for candidate in candidates.iter() {
+        let group = (candidate.version, candidate.cap);
+        if !groups.contains(&group) {
+            groups.push(group);
+        }
+    }
     groups.sort_unstable();
-    groups.dedup();
     let mut granted_ids: HashSet<&str> = HashSet::new();
     for (version, cap_index) in groups {
         let Some(cap) = policy

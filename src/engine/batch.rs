@@ -17,6 +17,7 @@ use std::sync::{Arc, mpsc};
 use rayon::prelude::*;
 
 use super::Engine;
+use super::input::{LineBlock, LineSpan, line_record, split_lines};
 use super::spool::{self, Entry, Spool, decode};
 use crate::caps::{self, Allocation, AllocationResult, Candidates, GrantBook};
 use crate::cases::{Case, ErrorKind, RecordError};
@@ -163,7 +164,47 @@ impl PhaseOne<'_> {
             .collect_into_vec(out);
     }
 
+    /// Phase one for the records of a block of lines, in parallel, order kept.
+    fn feed_lines(&self, block: &LineBlock, spans: &mut Vec<LineSpan>, out: &mut Vec<Processed>) {
+        split_lines(block, spans);
+        spans
+            .par_iter()
+            .with_min_len(64)
+            .map(|span| self.process_line(&block.bytes, span))
+            .collect_into_vec(out);
+    }
+
+    /// Phase one for the record of a block's line (`bytes` are the block's).
+    fn process_line(&self, bytes: &[u8], span: &LineSpan) -> Processed {
+        let text = bytes.get(span.start..span.end).unwrap_or_default();
+        let text_at = Some(Text::Span(span.start, span.end));
+        match line_record(span.line, text) {
+            Ok(text) => self.decide(self.engine.read_json(text, span.line), text_at),
+            Err(error) => self.error_step(error, None),
+        }
+    }
+
     fn process(&self, raw: RawRecord) -> Processed {
+        let engine = self.engine;
+        let (case, text) = match raw {
+            RawRecord::Json { line, text } => {
+                let case = engine.read_json(&text, line);
+                (case, Some(Text::Owned(text)))
+            }
+            RawRecord::Bytes { line, bytes } => match String::from_utf8(bytes) {
+                Ok(text) => {
+                    let case = engine.read_json(&text, line);
+                    (case, Some(Text::Owned(text)))
+                }
+                Err(error) => (Err(super::input::not_utf8(line, error.utf8_error())), None),
+            },
+            RawRecord::Read(result) => (result, None),
+        };
+        self.decide(case, text)
+    }
+
+    /// Phase one for a record read (or not), whose text is `text`.
+    fn decide(&self, case: Result<Case, RecordError>, text: Option<Text>) -> Processed {
         let PhaseOne {
             engine,
             options,
@@ -171,14 +212,6 @@ impl PhaseOne<'_> {
             render_now,
             hasher,
         } = *self;
-        let (case, text) = match raw {
-            RawRecord::Json { line, text } => (engine.read_json(&text, line), Some(text)),
-            RawRecord::Bytes { line, bytes } => match String::from_utf8(bytes) {
-                Ok(text) => (engine.read_json(&text, line), Some(text)),
-                Err(error) => (Err(super::input::not_utf8(line, &error)), None),
-            },
-            RawRecord::Read(result) => (result, None),
-        };
         let case = match case {
             Ok(case) => case,
             Err(error) => return self.error_step(error, text),
@@ -255,7 +288,7 @@ impl PhaseOne<'_> {
         }
     }
 
-    fn error_step(&self, error: RecordError, text: Option<String>) -> Processed {
+    fn error_step(&self, error: RecordError, text: Option<Text>) -> Processed {
         let line = error.line;
         let seen_id = error
             .id
@@ -279,8 +312,28 @@ impl PhaseOne<'_> {
     }
 }
 
-/// A chunk decided on the pool: its vector of records (emptied) and the records decided.
-type DecidedChunk = (Vec<RawRecord>, Vec<Processed>);
+/// Records for phase one: read, or a block of lines still to split into records.
+enum Work {
+    Records(Vec<RawRecord>),
+    Lines(LineBlock),
+}
+
+/// A chunk decided on the pool: the vectors and block it came in (emptied, but for the block,
+/// whose text the records' diagnostics may need), and the records decided.
+struct DecidedChunk {
+    records: Vec<RawRecord>,
+    block: LineBlock,
+    spans: Vec<LineSpan>,
+    processed: Vec<Processed>,
+}
+
+/// Where a record's text is, for a diagnostic.
+enum Text {
+    /// Its own.
+    Owned(String),
+    /// The bytes from .. to of its chunk's block of lines.
+    Span(usize, usize),
+}
 
 /// Vectors that went to the pool and came back, kept to be reused: a large buffer freed on
 /// another thread than the one that made it lingers in the allocator, and with a new pair of
@@ -289,6 +342,8 @@ type DecidedChunk = (Vec<RawRecord>, Vec<Processed>);
 struct Spare {
     records: Vec<Vec<RawRecord>>,
     decided: Vec<Vec<Processed>>,
+    blocks: Vec<Vec<u8>>,
+    spans: Vec<Vec<LineSpan>>,
 }
 
 struct Processed {
@@ -301,7 +356,7 @@ struct Processed {
     /// The record's error, for a diagnostic (rendered mode keeps it apart from the bytes).
     error: Option<RecordError>,
     /// The record's text, kept until the record is placed: a duplicate id is only known then.
-    text: Option<String>,
+    text: Option<Text>,
 }
 
 /// Records held back until allocation: in memory (library mode) or in a spool file.
@@ -314,7 +369,8 @@ enum Held {
 pub struct BatchRun<'e> {
     engine: &'e Engine,
     options: super::EvalOptions,
-    seen: super::ids::IdSet,
+    /// The ids seen; `None` once the candidates are taken, when no more records come.
+    seen: Option<super::ids::IdSet>,
     templates: Option<Arc<JsonTemplates>>,
     /// Library mode: records after the first waiting one, in order.
     held: Vec<Held>,
@@ -326,8 +382,8 @@ pub struct BatchRun<'e> {
     pub error_contexts: Vec<ErrorContext>,
     /// Threads for phase one; rayon's global pool when `None`.
     pool: Option<Arc<rayon::ThreadPool>>,
-    /// The last chunk, being decided on the pool (more than one thread; see [`Self::push_chunk`]).
-    in_flight: Option<mpsc::Receiver<DecidedChunk>>,
+    /// The last chunks, being decided on the pool (more than one thread; see [`Self::push_chunk`]).
+    in_flight: VecDeque<mpsc::Receiver<DecidedChunk>>,
     /// Vectors the pool gave back, to reuse.
     spare: Spare,
     /// The engine, shared with the pool's jobs.
@@ -337,6 +393,11 @@ pub struct BatchRun<'e> {
     /// Set from outside (Ctrl-C) to stop the batch at the next chunk.
     cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
+
+/// Chunks left on the pool while this thread places the oldest. With one, the threads of a
+/// two-thread run sat idle for a fifth of it: the pool ran out of chunks while this thread
+/// placed one and read the next.
+const IN_FLIGHT: usize = 2;
 
 /// Records read back from the spool and rendered together.
 const RENDER_BLOCK: usize = 1024;
@@ -411,7 +472,7 @@ impl<'e> BatchRun<'e> {
         BatchRun {
             engine,
             options,
-            seen: super::ids::IdSet::default(),
+            seen: Some(super::ids::IdSet::default()),
             templates: None,
             held: Vec::new(),
             waiting: Vec::new(),
@@ -419,7 +480,7 @@ impl<'e> BatchRun<'e> {
             candidates: Candidates::default(),
             error_contexts: Vec::new(),
             pool: None,
-            in_flight: None,
+            in_flight: VecDeque::new(),
             spare: Spare::default(),
             shared: None,
             input_size: None,
@@ -441,25 +502,36 @@ impl<'e> BatchRun<'e> {
     }
 
     /// Sizes the set of ids from the first chunk of the batch (see [`Self::with_input_size`]).
-    fn size_ids(&mut self, chunk: &[RawRecord]) {
+    fn size_ids(&mut self, work: &Work) {
         let Some(total) = self.input_size.take() else {
             return;
         };
-        let bytes: usize = chunk
-            .iter()
-            .map(|raw| match raw {
-                RawRecord::Json { text, .. } => text.len() + 1,
-                RawRecord::Bytes { bytes, .. } => bytes.len() + 1,
-                RawRecord::Read(_) => 64,
-            })
-            .sum();
+        let (records, bytes) = match work {
+            Work::Records(chunk) => (
+                chunk.len(),
+                chunk
+                    .iter()
+                    .map(|raw| match raw {
+                        RawRecord::Json { text, .. } => text.len() + 1,
+                        RawRecord::Bytes { bytes, .. } => bytes.len() + 1,
+                        RawRecord::Read(_) => 64,
+                    })
+                    .sum(),
+            ),
+            Work::Lines(block) => (
+                memchr::memchr_iter(b'\n', &block.bytes).count().max(1),
+                block.bytes.len(),
+            ),
+        };
         if bytes == 0 {
             return;
         }
         // Bounded, so that a file of tiny records first and huge ones after cannot ask for
         // much more than it needs.
-        let expected = total.saturating_mul(chunk.len() as u64) / bytes as u64;
-        self.seen.reserve(expected.min(1 << 26) as usize);
+        let expected = total.saturating_mul(records as u64) / bytes as u64;
+        if let Some(seen) = &mut self.seen {
+            seen.reserve(expected.min(1 << 26) as usize);
+        }
     }
 
     /// Whether the batch was asked to stop.
@@ -514,28 +586,59 @@ impl<'e> BatchRun<'e> {
         chunk: Vec<RawRecord>,
         sink: &mut dyn RecordSink,
     ) -> io::Result<()> {
+        self.push(Work::Records(chunk), sink)
+    }
+
+    /// Phase one for a block of JSON Lines, as [`Self::push_chunk`] for its records.
+    pub(super) fn push_lines(
+        &mut self,
+        block: LineBlock,
+        sink: &mut dyn RecordSink,
+    ) -> io::Result<()> {
+        self.push(Work::Lines(block), sink)
+    }
+
+    fn push(&mut self, work: Work, sink: &mut dyn RecordSink) -> io::Result<()> {
         if self.cancelled() {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
         }
-        self.size_ids(&chunk);
-        let hasher = self.seen.hasher();
+        let Some(seen) = &self.seen else {
+            return Err(io::Error::other(
+                "records were pushed after the batch's candidates were taken",
+            ));
+        };
+        let hasher = seen.hasher();
+        self.size_ids(&work);
         if self.threads() <= 1 {
             // Each record placed as soon as it is decided, while its parts are still in cache.
             let templates = self.templates.clone();
-            let mut chunk = chunk;
-            for raw in chunk.drain(..) {
-                let phase = PhaseOne {
-                    engine: self.engine,
-                    options: self.options,
-                    templates: templates.as_deref(),
-                    // The spool may start within the chunk; decisions after it go in parts.
-                    render_now: self.spool.is_none(),
-                    hasher: &hasher,
-                };
-                let mut processed = phase.process(raw);
-                self.place(&mut processed, sink)?;
+            let phase = |run: &Self| PhaseOne {
+                engine: run.engine,
+                options: run.options,
+                templates: templates.as_deref(),
+                // The spool may start within the chunk; decisions after it go in parts.
+                render_now: run.spool.is_none(),
+                hasher: &hasher,
+            };
+            match work {
+                Work::Records(mut chunk) => {
+                    for raw in chunk.drain(..) {
+                        let mut processed = phase(self).process(raw);
+                        self.place(&mut processed, &[], sink)?;
+                    }
+                    self.spare.records.push(chunk);
+                }
+                Work::Lines(block) => {
+                    let mut spans = self.spare.spans.pop().unwrap_or_default();
+                    split_lines(&block, &mut spans);
+                    for span in &spans {
+                        let mut processed = phase(self).process_line(&block.bytes, span);
+                        self.place(&mut processed, &block.bytes, sink)?;
+                    }
+                    self.spare.spans.push(spans);
+                    self.spare.blocks.push(block.bytes);
+                }
             }
-            self.spare.records.push(chunk);
             return Ok(());
         }
         // The job outlives this call, so it owns what it reads.
@@ -546,8 +649,8 @@ impl<'e> BatchRun<'e> {
         let (options, templates) = (self.options, self.templates.clone());
         let render_now = self.spool.is_none();
         let (decided, receiver) = mpsc::sync_channel(1);
-        let mut out = self.spare.decided.pop().unwrap_or_default();
-        let mut chunk = chunk;
+        let mut processed = self.spare.decided.pop().unwrap_or_default();
+        let mut spans = self.spare.spans.pop().unwrap_or_default();
         let job = move || {
             let phase = PhaseOne {
                 engine: &engine,
@@ -556,18 +659,35 @@ impl<'e> BatchRun<'e> {
                 render_now,
                 hasher: &hasher,
             };
-            phase.feed(&mut chunk, &mut out);
+            let (records, block) = match work {
+                Work::Records(mut records) => {
+                    phase.feed(&mut records, &mut processed);
+                    (records, LineBlock::default())
+                }
+                Work::Lines(block) => {
+                    phase.feed_lines(&block, &mut spans, &mut processed);
+                    (Vec::new(), block)
+                }
+            };
             // The run may have stopped waiting (a failed write): then nobody needs the chunk.
-            let _ = decided.send((chunk, out));
+            let _ = decided.send(DecidedChunk {
+                records,
+                block,
+                spans,
+                processed,
+            });
         };
         self.spawn(job);
-        let placed = match self.in_flight.replace(receiver) {
-            Some(previous) => self.place_decided(&previous, sink),
-            None => Ok(()),
-        };
+        self.in_flight.push_back(receiver);
+        let mut placed = Ok(());
+        while self.in_flight.len() > IN_FLIGHT && placed.is_ok() {
+            if let Some(oldest) = self.in_flight.pop_front() {
+                placed = self.place_decided(&oldest, sink);
+            }
+        }
         // After a failed write, nothing more is placed: the output stays a prefix of the batch.
         if placed.is_err() {
-            self.in_flight = None;
+            self.in_flight.clear();
         }
         placed
     }
@@ -578,16 +698,27 @@ impl<'e> BatchRun<'e> {
         chunk: &mpsc::Receiver<DecidedChunk>,
         sink: &mut dyn RecordSink,
     ) -> io::Result<()> {
-        let (records, mut processed) = chunk
+        let DecidedChunk {
+            records,
+            block,
+            spans,
+            mut processed,
+        } = chunk
             .recv()
             .map_err(|_| io::Error::other("a thread deciding records stopped"))?;
         let placed = processed
             .iter_mut()
-            .try_for_each(|item| self.place(item, sink));
+            .try_for_each(|item| self.place(item, &block.bytes, sink));
         // The records go back to the pool as they are, and are dropped there when the vector
         // is filled again: freeing on this thread what the pool allocated cost it a tenth of
         // its time.
-        self.spare.records.push(records);
+        if records.capacity() > 0 {
+            self.spare.records.push(records);
+        }
+        if block.bytes.capacity() > 0 {
+            self.spare.blocks.push(block.bytes);
+        }
+        self.spare.spans.push(spans);
         self.spare.decided.push(processed);
         placed
     }
@@ -600,23 +731,40 @@ impl<'e> BatchRun<'e> {
             .unwrap_or_else(|| Vec::with_capacity(super::input::CHUNK))
     }
 
+    /// An empty buffer for the next block of lines (one the pool gave back, if any).
+    pub(super) fn block_buffer(&mut self) -> Vec<u8> {
+        self.spare.blocks.pop().unwrap_or_default()
+    }
+
     /// Places the records of the last chunk that are still waiting ([`read_batch`](super::read_batch),
     /// [`Self::candidates`] and [`Self::finish`] do it).
     pub fn flush(&mut self, sink: &mut dyn RecordSink) -> io::Result<()> {
-        if let Some(chunk) = self.in_flight.take() {
-            self.place_decided(&chunk, sink)?;
+        while let Some(chunk) = self.in_flight.pop_front() {
+            if let Err(error) = self.place_decided(&chunk, sink) {
+                self.in_flight.clear();
+                return Err(error);
+            }
         }
         Ok(())
     }
 
     /// Places a record: its id claimed, then written, held or spooled. What it owns is left
     /// in it, to be dropped by whoever made it (see [`Spare`]).
-    fn place(&mut self, item: &mut Processed, sink: &mut dyn RecordSink) -> io::Result<()> {
+    fn place(
+        &mut self,
+        item: &mut Processed,
+        block: &[u8],
+        sink: &mut dyn RecordSink,
+    ) -> io::Result<()> {
         let line = item.line;
         if let Some(SeenId { text: id, hash }) = &item.seen_id {
             // Every record that has an id claims it, an error record too (a later record with
             // it is a duplicate); an error record is not made a duplicate itself.
-            if !self.seen.insert_hashed(id, *hash) && !item.step.is_error() {
+            let fresh = self
+                .seen
+                .as_mut()
+                .is_none_or(|seen| seen.insert_hashed(id, *hash));
+            if !fresh && !item.step.is_error() {
                 let duplicate = RecordError {
                     line,
                     id: Some(id.to_string()),
@@ -641,10 +789,15 @@ impl<'e> BatchRun<'e> {
             _ => None,
         }) {
             if self.error_contexts.len() < ERROR_CONTEXTS {
-                self.error_contexts.push(ErrorContext {
-                    error,
-                    text: item.text.take(),
-                });
+                let text = match item.text.take() {
+                    Some(Text::Owned(text)) => Some(text),
+                    Some(Text::Span(start, end)) => block
+                        .get(start..end)
+                        .and_then(|bytes| std::str::from_utf8(bytes).ok())
+                        .map(str::to_string),
+                    None => None,
+                };
+                self.error_contexts.push(ErrorContext { error, text });
             }
         }
         match &item.step {
@@ -690,9 +843,11 @@ impl<'e> BatchRun<'e> {
     /// The candidates for caps, in input order, once every record pushed is placed (the
     /// records still waiting are placed first: a candidate is only known to be one, and not a
     /// duplicate id, once placed). Asked once, before [`Self::complete`]: in the rendered mode
-    /// they are handed over, not copied (a copy was the run's peak of memory).
+    /// they are handed over, not copied (a copy was the run's peak of memory). No record can
+    /// be pushed after: the ids seen are let go, for the allocation and the rest of the output.
     pub fn candidates(&mut self, sink: &mut dyn RecordSink) -> io::Result<Candidates> {
         self.flush(sink)?;
+        self.seen = None;
         if self.templates.is_some() {
             return Ok(std::mem::take(&mut self.candidates));
         }
@@ -743,8 +898,9 @@ impl<'e> BatchRun<'e> {
         let Some(templates) = self.templates.clone() else {
             return Ok(());
         };
-        // Blocks of records are read back raw and decoded and rendered on the pool, one block
-        // per thread at a time, while this thread writes the blocks before them in order.
+        // Blocks of records are read back raw and decoded and rendered on the pool, a block per
+        // thread and one more at a time, while this thread writes the blocks before them in
+        // order.
         let mut reader = spool.finish()?;
         let mut waiting_index = 0usize;
         let threads = self.threads();
@@ -775,7 +931,7 @@ impl<'e> BatchRun<'e> {
                 });
                 in_flight.push_back(receiver);
             }
-            while in_flight.len() >= threads || (last && !in_flight.is_empty()) {
+            while in_flight.len() > threads || (last && !in_flight.is_empty()) {
                 let Some(next) = in_flight.pop_front() else {
                     break;
                 };
