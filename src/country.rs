@@ -22,7 +22,12 @@ impl Country {
     /// case is rejected rather than folded so that policy text has one
     /// spelling per country.
     pub fn parse(code: &str) -> Option<Country> {
-        let bytes: [u8; 2] = code.as_bytes().try_into().ok()?;
+        Country::parse_bytes(code.as_bytes())
+    }
+
+    /// [`Country::parse`] for the bytes of a text.
+    pub fn parse_bytes(code: &[u8]) -> Option<Country> {
+        let bytes: [u8; 2] = code.try_into().ok()?;
         if !bytes.iter().all(u8::is_ascii_uppercase) {
             return None;
         }

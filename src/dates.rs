@@ -41,7 +41,12 @@ pub enum PeriodUnit {
 /// (`2016-2-3`), signs (`+2016-01-01`), surrounding whitespace, other
 /// separators, non-ASCII digits.
 pub fn parse_date(s: &str) -> Option<Date> {
-    let bytes: [u8; 10] = s.as_bytes().try_into().ok()?;
+    parse_date_bytes(s.as_bytes())
+}
+
+/// [`parse_date`] for the bytes of a text.
+pub fn parse_date_bytes(bytes: &[u8]) -> Option<Date> {
+    let bytes: [u8; 10] = bytes.try_into().ok()?;
     let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = bytes else {
         return None;
     };

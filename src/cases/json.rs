@@ -69,10 +69,24 @@ mod fast;
 
 /// Reads one record. `line` is its physical line, for the case and any error.
 pub fn parse_json_record(text: &str, line: usize, shape: Shape<'_>) -> Result<Case, RecordError> {
-    match fast::read_well_formed(text, line, shape) {
+    match fast::read_well_formed(text.as_bytes(), line, shape) {
         Some(case) => Ok(case),
         None => read_with_serde(text, line, shape),
     }
+}
+
+/// Reads one record from its bytes, as [`parse_json_record`] reads its text; the bytes' UTF-8
+/// error if they are not text. Most records are read without checking the bytes first.
+pub fn parse_json_bytes(
+    bytes: &[u8],
+    line: usize,
+    shape: Shape<'_>,
+) -> Result<Result<Case, RecordError>, std::str::Utf8Error> {
+    if let Some(case) = fast::read_well_formed(bytes, line, shape) {
+        return Ok(Ok(case));
+    }
+    let text = std::str::from_utf8(bytes)?;
+    Ok(read_with_serde(text, line, shape))
 }
 
 /// Reads one record with serde_json: any text, with every error reported.

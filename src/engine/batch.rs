@@ -176,10 +176,14 @@ impl PhaseOne<'_> {
 
     /// Phase one for the record of a block's line (`bytes` are the block's).
     fn process_line(&self, bytes: &[u8], span: &LineSpan) -> Processed {
-        let text = bytes.get(span.start..span.end).unwrap_or_default();
-        let text_at = Some(Text::Span(span.start, span.end));
-        match line_record(span.line, text) {
-            Ok(text) => self.decide(self.engine.read_json(text, span.line), text_at),
+        let record = bytes.get(span.start..span.end).unwrap_or_default();
+        match line_record(span.line, record) {
+            Ok(record) => {
+                match crate::cases::parse_json_bytes(record, span.line, self.engine.shape()) {
+                    Ok(case) => self.decide(case, Some(Text::Span(span.start, span.end))),
+                    Err(error) => self.error_step(super::input::not_utf8(span.line, error), None),
+                }
+            }
             Err(error) => self.error_step(error, None),
         }
     }
@@ -393,6 +397,12 @@ pub struct BatchRun<'e> {
     /// Set from outside (Ctrl-C) to stop the batch at the next chunk.
     cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
+
+/// Records of a block decided together on one thread before they are placed: their ids' lookups
+/// in the set of ids, most of them cache misses, then run one after the other and overlap,
+/// and the records are still in cache (about 4% of a one-thread run, against placing each
+/// record as it is decided).
+const PLACED_TOGETHER: usize = 128;
 
 /// Chunks left on the pool while this thread places the oldest. With one, the threads of a
 /// two-thread run sat idle for a fifth of it: the pool ran out of chunks while this thread
@@ -610,7 +620,7 @@ impl<'e> BatchRun<'e> {
         let hasher = seen.hasher();
         self.size_ids(&work);
         if self.threads() <= 1 {
-            // Each record placed as soon as it is decided, while its parts are still in cache.
+            // Records are placed soon after they are decided, while their parts are in cache.
             let templates = self.templates.clone();
             let phase = |run: &Self| PhaseOne {
                 engine: run.engine,
@@ -631,9 +641,18 @@ impl<'e> BatchRun<'e> {
                 Work::Lines(block) => {
                     let mut spans = self.spare.spans.pop().unwrap_or_default();
                     split_lines(&block, &mut spans);
-                    for span in &spans {
-                        let mut processed = phase(self).process_line(&block.bytes, span);
-                        self.place(&mut processed, &block.bytes, sink)?;
+                    let mut group = Vec::with_capacity(PLACED_TOGETHER);
+                    for together in spans.chunks(PLACED_TOGETHER) {
+                        let phase = phase(self);
+                        group.extend(
+                            together
+                                .iter()
+                                .map(|span| phase.process_line(&block.bytes, span)),
+                        );
+                        for processed in &mut group {
+                            self.place(processed, &block.bytes, sink)?;
+                        }
+                        group.clear();
                     }
                     self.spare.spans.push(spans);
                     self.spare.blocks.push(block.bytes);

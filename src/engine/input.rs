@@ -437,13 +437,13 @@ pub(super) fn split_lines(block: &LineBlock, spans: &mut Vec<LineSpan>) {
 /// The UTF-8 byte order mark, which a first line may start with.
 const BOM: &[u8] = "\u{feff}".as_bytes();
 
-/// A line's record: its text, or the error record of a line that is not UTF-8 text or is too
-/// long.
-pub(super) fn line_record(line: usize, bytes: &[u8]) -> Result<&str, RecordError> {
+/// A line's record: its bytes, or the error record of a line that is too long. Whether they
+/// are UTF-8 text is found when they are read (see [`crate::cases::parse_json_bytes`]).
+pub(super) fn line_record(line: usize, bytes: &[u8]) -> Result<&[u8], RecordError> {
     if bytes.len() > MAX_RECORD_BYTES {
         return Err(overlong(line));
     }
-    std::str::from_utf8(bytes).map_err(|error| not_utf8(line, error))
+    Ok(bytes)
 }
 
 /// The error record of a record over [`MAX_RECORD_BYTES`].
@@ -523,13 +523,17 @@ mod tests {
                     split_lines(&block, &mut spans);
                     for span in &spans {
                         let text = line_record(span.line, &block.bytes[span.start..span.end]);
-                        records.push((span.line, text.map(str::to_string).map_err(|e| e.message)));
+                        records.push((span.line, text.map(lossy).map_err(|e| e.message)));
                     }
                 }
                 Piece::Overlong(line) => records.push((line, Err(super::overlong(line).message))),
                 Piece::End => return (records, block_lines),
             }
         }
+    }
+
+    fn lossy(bytes: &[u8]) -> String {
+        String::from_utf8_lossy(bytes).into_owned()
     }
 
     /// The same, line by line, as the reading was before blocks.
@@ -546,7 +550,7 @@ mod tests {
                 continue;
             }
             let text = line_record(index + 1, line)
-                .map(str::to_string)
+                .map(lossy)
                 .map_err(|e| e.message);
             records.push((index + 1, text));
         }

@@ -16,7 +16,7 @@ use crate::cases::{Case, Shape};
 use crate::check::types::{FieldDef, RecordId, RecordType, Schema, Ty};
 use crate::compile::Value;
 use crate::country::Country;
-use crate::dates::parse_date;
+use crate::dates::parse_date_bytes;
 use indexmap::IndexMap;
 
 /// serde_json refuses the 128th level of nesting; give up well before, so that no record this
@@ -25,15 +25,18 @@ const MAX_DEPTH: usize = 100;
 
 /// Reads a record that needs nothing beyond the common subset of JSON and matches the schema;
 /// `None` for any other text, which the serde path must then read.
-pub(super) fn read_well_formed(text: &str, line: usize, shape: Shape<'_>) -> Option<Case> {
+///
+/// It reads bytes, not text: a record it accepts is UTF-8 text, since every byte outside a
+/// string is ASCII and a string with a byte that is not is checked (the check of the whole
+/// line before was 3% of a run). Any other record must be checked by the caller.
+pub(super) fn read_well_formed(bytes: &[u8], line: usize, shape: Shape<'_>) -> Option<Case> {
     let mut slots = absent_slots(shape.layout.case_size());
     let mut scanner = Scanner {
-        text,
-        bytes: text.as_bytes(),
+        bytes,
         pos: 0,
         depth: 0,
         shape,
-        last_string: "",
+        last_text: "",
         id: None,
     };
     scanner.read_record(Schema::ROOT, &mut slots, 0)?;
@@ -75,14 +78,13 @@ impl Rules {
 }
 
 struct Scanner<'t, 's> {
-    text: &'t str,
     bytes: &'t [u8],
     pos: usize,
     /// Open objects and arrays, as serde_json counts them for its recursion limit.
     depth: usize,
     shape: Shape<'s>,
-    /// The last string read: the text of a `Value::Text` just made, without copying it back.
-    last_string: &'t str,
+    /// The text of the last `Value::Text` made, without copying it back.
+    last_text: &'t str,
     /// The case's id, by the serde path's rule: the text of the root record's `id` field.
     id: Option<&'t str>,
 }
@@ -146,23 +148,21 @@ impl<'t> Scanner<'t, '_> {
         (self.bytes.get(self.pos..end)? == word).then(|| self.pos = end)
     }
 
-    /// A string with no escape and no control character, borrowed from the text.
-    fn string(&mut self) -> Option<&'t str> {
+    /// The bytes of a string with no escape and no control character, borrowed from the
+    /// record, and whether they are all ASCII.
+    fn string(&mut self) -> Option<(&'t [u8], bool)> {
         self.expect(b'"')?;
         let start = self.pos;
         let rest = self.bytes.get(start..)?;
-        let length = plain_run(rest);
+        let (length, ascii) = plain_run(rest);
         // The run must end at the closing quote: an escape needs decoding, and a control
         // character (or the end of the text) is an error for serde_json.
         if rest.get(length) != Some(&b'"') {
             return None;
         }
         let end = start + length;
-        // Both ends are at an ASCII quote, so the slice is on character boundaries.
-        let string = self.text.get(start..end)?;
         self.pos = end + 1;
-        self.last_string = string;
-        Some(string)
+        Some((self.bytes.get(start..end)?, ascii))
     }
 
     /// The key next if it is the field at `expected`, written as it is (most records name their
@@ -197,7 +197,7 @@ impl<'t> Scanner<'t, '_> {
                 let (index, field) = match self.expected_key(record_type, expected) {
                     Some(found) => found,
                     None => {
-                        let key = self.string()?;
+                        let (key, _) = self.string()?;
                         // An unknown key is an error, or in an open record one more key to
                         // check for duplicates: either way the serde path's business.
                         field_named(fields, key, expected)?
@@ -227,7 +227,7 @@ impl<'t> Scanner<'t, '_> {
                     && field.name == "id"
                     && matches!(slots.get(slot), Some(Value::Text(_)))
                 {
-                    self.id = Some(self.last_string);
+                    self.id = Some(self.last_text);
                 }
                 if !self.separator(b'}')? {
                     break;
@@ -268,8 +268,8 @@ impl<'t> Scanner<'t, '_> {
                 in_range.then(|| write(target, Value::Int(value)))
             }
             (b'"', _) => {
-                let string = self.string()?;
-                self.scalar_into(ty, string, rules.text_length, target)
+                let (string, ascii) = self.string()?;
+                self.scalar_into(ty, string, ascii, rules.text_length, target)
             }
             (b'[', Ty::List(element)) => {
                 let list = self.read_list(element)?;
@@ -280,32 +280,41 @@ impl<'t> Scanner<'t, '_> {
         }
     }
 
-    /// A string as a value of `ty` in `target`, if it is a valid one.
+    /// A string's bytes as a value of `ty` in `target`, if they are a valid one. Only a text
+    /// may hold bytes that are not ASCII: dates, countries and enum values are ASCII, and
+    /// compared as bytes.
     #[inline(always)]
     fn scalar_into(
-        &self,
+        &mut self,
         ty: &Ty,
-        string: &str,
+        string: &'t [u8],
+        ascii: bool,
         text_length: Option<(usize, usize)>,
         target: &mut Value,
     ) -> Option<()> {
         match ty {
             Ty::Text => {
+                let text = std::str::from_utf8(string).ok()?;
                 if let Some((lo, hi)) = text_length {
-                    let length = string.chars().count();
+                    let length = if ascii {
+                        text.len()
+                    } else {
+                        text.chars().count()
+                    };
                     if length < lo || length > hi {
                         return None;
                     }
                 }
-                write(target, Value::Text(Box::from(string)));
+                self.last_text = text;
+                write(target, Value::Text(Box::from(text)));
             }
-            Ty::Date => write(target, Value::Date(parse_date(string)?)),
-            Ty::Country => write(target, Value::Country(Country::parse(string)?)),
+            Ty::Date => write(target, Value::Date(parse_date_bytes(string)?)),
+            Ty::Country => write(target, Value::Country(Country::parse_bytes(string)?)),
             Ty::Enum(id) => {
                 let values = &self.shape.schema.enum_type(*id)?.values;
                 let index = values
                     .iter()
-                    .position(|v| same_bytes(v.as_bytes(), string.as_bytes()))?;
+                    .position(|v| same_bytes(v.as_bytes(), string))?;
                 write(target, Value::Enum(u32::try_from(index).ok()?));
             }
             _ => return None,
@@ -369,8 +378,11 @@ impl<'t> Scanner<'t, '_> {
                 }
             }
         }
-        // Collected to its exact length: one allocation, none to shrink.
-        Some(Value::List(items.into_iter().collect()))
+        // Moved to a vector of its exact length: one allocation, none to shrink (collecting
+        // the small vector's iterator allocated more, then shrank it in a `realloc`).
+        let mut list = Vec::with_capacity(items.len());
+        list.extend(items);
+        Some(Value::List(list.into_boxed_slice()))
     }
 }
 
@@ -404,9 +416,9 @@ fn absent_slots(size: usize) -> Vec<Value> {
     (0..size).map(|_| Value::Absent).collect()
 }
 
-/// How many bytes at the start of `bytes` may stand in a string as they are: none is `"`, `\\`
-/// or a control character.
-fn plain_run(bytes: &[u8]) -> usize {
+/// How many bytes at the start of `bytes` may stand in a string as they are (none is `"`, `\\`
+/// or a control character), and whether they are all ASCII.
+fn plain_run(bytes: &[u8]) -> (usize, bool) {
     // Eight bytes at a time: a byte-wise search costs several instructions a byte, and the
     // strings of a record are most of its bytes.
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
@@ -415,6 +427,8 @@ fn plain_run(bytes: &[u8]) -> usize {
     const BACKSLASHES: u64 = ONES * b'\\' as u64;
     const SPACES: u64 = ONES * b' ' as u64;
     let mut rest = bytes;
+    // The high bits of the bytes passed: any is a byte that is not ASCII.
+    let mut high = 0;
     while let Some(chunk) = rest.first_chunk::<8>() {
         let word = u64::from_le_bytes(*chunk);
         // The high bit of each byte that is zero (after the xor) or below a space; a false hit
@@ -424,33 +438,39 @@ fn plain_run(bytes: &[u8]) -> usize {
             (zero(word ^ QUOTES) | zero(word ^ BACKSLASHES) | (word.wrapping_sub(SPACES) & !word))
                 & HIGHS;
         if hits != 0 {
-            // Little-endian: the first byte is the lowest.
-            return bytes.len() - rest.len() + (hits.trailing_zeros() / 8) as usize;
+            // Little-endian: the first byte is the lowest; the bits below the lowest hit are
+            // those of the bytes before it.
+            let before = (hits & hits.wrapping_neg()).wrapping_sub(1);
+            high |= word & HIGHS & before;
+            let length = bytes.len() - rest.len() + (hits.trailing_zeros() / 8) as usize;
+            return (length, high == 0);
         }
+        high |= word & HIGHS;
         rest = rest.get(8..).unwrap_or_default();
     }
-    bytes.len() - rest.len()
-        + rest
-            .iter()
-            .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
-            .unwrap_or(rest.len())
+    let tail = rest
+        .iter()
+        .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
+        .unwrap_or(rest.len());
+    let ascii = high == 0 && rest.get(..tail).is_some_and(<[u8]>::is_ascii);
+    (bytes.len() - rest.len() + tail, ascii)
 }
 
 /// The field named `key` and its index, trying the one at `expected` first.
 fn field_named<'f>(
     fields: &'f IndexMap<String, FieldDef>,
-    key: &str,
+    key: &[u8],
     expected: usize,
 ) -> Option<(usize, &'f FieldDef)> {
     if let Some((_, field)) = fields.get_index(expected) {
-        if field.name == key {
+        if field.name.as_bytes() == key {
             return Some((expected, field));
         }
     }
     fields
         .values()
         .enumerate()
-        .find(|(_, field)| field.name == key)
+        .find(|(_, field)| field.name.as_bytes() == key)
 }
 
 #[cfg(test)]
@@ -486,7 +506,7 @@ mod tests {
     /// The fast path's reading, after checking it against the serde path's.
     fn fast(policy: &'static str, text: &str) -> Option<Vec<Value>> {
         let shape = engine(policy).shape();
-        let case = read_well_formed(text, 3, shape)?;
+        let case = read_well_formed(text.as_bytes(), 3, shape)?;
         assert_eq!(
             Ok(&case),
             read_with_serde(text, 3, shape).as_ref(),
@@ -510,7 +530,7 @@ mod tests {
     #[test]
     fn a_plain_record_is_read_with_its_id() {
         let shape = engine("storskog").shape();
-        let case = read_well_formed(STORSKOG, 3, shape).expect("read");
+        let case = read_well_formed(STORSKOG.as_bytes(), 3, shape).expect("read");
         assert_eq!(&*case.id, "SK-1");
         assert_eq!(case.line, 3);
         assert!(fast("storskog", STORSKOG).is_some());
@@ -588,6 +608,46 @@ mod tests {
     }
 
     #[test]
+    fn bytes_that_are_not_utf8_are_never_read() {
+        let shape = engine("storskog").shape();
+        let bad: [&[u8]; 5] = [
+            b"\xff",
+            b"\xc3",
+            b"\xc0\x80",
+            b"\xed\xa0\x80",
+            b"a\xf4\x90\x80\x80",
+        ];
+        for bytes in bad {
+            // In the id (a text), in an enum value, in a key, and outside any string.
+            for (from, to) in [
+                ("SK-1", ["SK-".as_bytes(), bytes].concat()),
+                ("permanent", ["perm".as_bytes(), bytes].concat()),
+                ("\"since\"", ["\"since".as_bytes(), bytes, b"\""].concat()),
+                (",\"decision_date", [bytes, b",\"decision_date"].concat()),
+            ] {
+                let at = STORSKOG.find(from).expect("in the record");
+                let record = [
+                    &STORSKOG.as_bytes()[..at],
+                    &to,
+                    &STORSKOG.as_bytes()[at + from.len()..],
+                ]
+                .concat();
+                assert!(read_well_formed(&record, 3, shape).is_none(), "{record:?}");
+                assert!(
+                    crate::cases::parse_json_bytes(&record, 3, shape).is_err(),
+                    "{record:?}"
+                );
+            }
+        }
+        let accented = STORSKOG.replacen("SK-1", "SK-é", 1);
+        assert_eq!(
+            crate::cases::parse_json_bytes(accented.as_bytes(), 3, shape),
+            Ok(read_with_serde(&accented, 3, shape))
+        );
+        assert!(read_well_formed(accented.as_bytes(), 3, shape).is_some());
+    }
+
+    #[test]
     fn an_id_is_counted_in_characters() {
         let at_limit = "é".repeat(64);
         assert!(storskog("SK-1", &at_limit).is_some());
@@ -624,23 +684,37 @@ mod tests {
 
     #[test]
     fn a_plain_run_stops_at_the_first_quote_backslash_or_control_character() {
+        // The run, and whether its bytes (not those after it) are ASCII, byte by byte.
+        let expected = |bytes: &[u8]| {
+            let run = bytes
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .unwrap_or(bytes.len());
+            (run, bytes[..run].is_ascii())
+        };
         let stops = [b'"', b'\\', 0x00, 0x01, 0x1f];
         let passes = [b'a', b' ', 0x7f, 0x80, 0xc3, 0xff, b'!', b'#', b'[', b']'];
         for len in 0..20 {
             for &pass in &passes {
                 let run = vec![pass; len];
-                assert_eq!(plain_run(&run), len);
+                assert_eq!(plain_run(&run), (len, len == 0 || pass < 0x80));
                 for &stop in &stops {
                     for at in 0..len {
                         let mut bytes = run.clone();
                         bytes[at] = stop;
-                        // A byte that makes the word arithmetic borrow, after the stop.
-                        for later in at + 1..len {
-                            let mut bytes = bytes.clone();
-                            bytes[later] = 0x00;
-                            assert_eq!(plain_run(&bytes), at, "{bytes:?}");
+                        assert_eq!(plain_run(&bytes).0, at, "{bytes:?}");
+                        assert_eq!(plain_run(&bytes), expected(&bytes), "{bytes:?}");
+                        // A byte that makes the word arithmetic borrow, or one that is not
+                        // ASCII, after the stop; one that is not ASCII before it.
+                        for other in 0..len {
+                            for byte in [0x00, 0xc3] {
+                                let mut bytes = bytes.clone();
+                                if other != at {
+                                    bytes[other] = byte;
+                                }
+                                assert_eq!(plain_run(&bytes), expected(&bytes), "{bytes:?}");
+                            }
                         }
-                        assert_eq!(plain_run(&bytes), at, "{bytes:?}");
                     }
                 }
             }
