@@ -335,7 +335,7 @@ struct DecidedChunk {
 enum Text {
     /// Its own.
     Owned(String),
-    /// The bytes from .. to of its chunk's block of lines.
+    /// Its start and end in its chunk's block of lines.
     Span(usize, usize),
 }
 
@@ -626,7 +626,8 @@ impl<'e> BatchRun<'e> {
                 engine: run.engine,
                 options: run.options,
                 templates: templates.as_deref(),
-                // The spool may start within the chunk; decisions after it go in parts.
+                // The spool may start within the chunk; the decisions of the groups after it go
+                // in parts (the rest of that group's are spooled rendered).
                 render_now: run.spool.is_none(),
                 hasher: &hasher,
             };
@@ -779,6 +780,7 @@ impl<'e> BatchRun<'e> {
         if let Some(SeenId { text: id, hash }) = &item.seen_id {
             // Every record that has an id claims it, an error record too (a later record with
             // it is a duplicate); an error record is not made a duplicate itself.
+            // Without the set (the candidates were taken), nothing is placed: see `push`.
             let fresh = self
                 .seen
                 .as_mut()

@@ -277,8 +277,14 @@ enum Piece {
     End,
 }
 
+/// The bytes of a line without its `\n` that hold at most [`MAX_RECORD_BYTES`] of record: a
+/// first line's byte order mark, and a `\r`, are not the record's.
+const LINE_LIMIT: usize = MAX_RECORD_BYTES + BOM.len() + 1;
+
 /// Reads JSON Lines a block of whole lines at a time: physical lines counted from 1. A line
-/// that grows past [`MAX_RECORD_BYTES`] is not kept but skipped to its end.
+/// that grows past [`LINE_LIMIT`] while it is read is not kept but skipped to its end; one that
+/// is whole in a block is measured when it is split ([`split_lines`]): either way, a record over
+/// [`MAX_RECORD_BYTES`] is an error record.
 struct BlockReader<'r> {
     input: &'r mut dyn BufRead,
     /// The lines read so far.
@@ -340,14 +346,26 @@ impl<'r> BlockReader<'r> {
             }
             let mut take = available.len();
             let mut full = false;
+            // Where, in `available`, the line not yet ended starts (if it starts there).
+            let mut tail = None;
             for at in memchr::memchr_iter(b'\n', available) {
                 self.line += 1;
                 line_start = bytes.len() + at + 1;
+                tail = Some(at + 1);
                 if self.line + 1 - first_line == CHUNK || line_start >= BLOCK_BYTES {
                     take = at + 1;
                     full = true;
                     break;
                 }
+            }
+            if !full {
+                // No more of a line than can show it too long is kept (an input in memory
+                // offers all it has at once).
+                let (start, kept) = match tail {
+                    Some(start) => (start, 0),
+                    None => (0, bytes.len() - line_start),
+                };
+                take = take.min(start + (LINE_LIMIT + 1).saturating_sub(kept));
             }
             bytes.extend_from_slice(available.get(..take).unwrap_or_default());
             self.input.consume(take);
@@ -355,9 +373,9 @@ impl<'r> BlockReader<'r> {
             if full {
                 break;
             }
-            // A line may end with `\r`, and its `\n` is still to come: past that, it is too long
-            // whatever follows. It is dropped here and skipped by the next call.
-            if bytes.len() - line_start > MAX_RECORD_BYTES + 1 {
+            // Past the limit, the line is too long whatever follows: it is dropped here and
+            // skipped by the next call.
+            if bytes.len() - line_start > LINE_LIMIT {
                 bytes.truncate(line_start);
                 self.overlong = Some(self.line + 1);
                 self.line += 1;
@@ -404,8 +422,8 @@ pub(super) struct LineSpan {
 }
 
 /// The records of a block: blank lines skipped, a trailing `\r` and the byte order mark of the
-/// input's first line dropped. A record longer than [`MAX_RECORD_BYTES`] is still a span: see
-/// [`line_record`].
+/// input's first line dropped. A record longer than [`MAX_RECORD_BYTES`], blank or not, is
+/// still a span: see [`line_record`].
 pub(super) fn split_lines(block: &LineBlock, spans: &mut Vec<LineSpan>) {
     spans.clear();
     let bytes = &block.bytes;
@@ -422,7 +440,8 @@ pub(super) fn split_lines(block: &LineBlock, spans: &mut Vec<LineSpan>) {
             text.start += BOM.len();
         }
         let record = bytes.get(text.clone()).unwrap_or_default();
-        if !record.iter().all(u8::is_ascii_whitespace) {
+        // A record too long is one even if it is blank, as when it is dropped while read.
+        if record.len() > MAX_RECORD_BYTES || !record.iter().all(u8::is_ascii_whitespace) {
             spans.push(LineSpan {
                 line,
                 start: text.start,
@@ -536,7 +555,7 @@ mod tests {
         String::from_utf8_lossy(bytes).into_owned()
     }
 
-    /// The same, line by line, as the reading was before blocks.
+    /// The same by the rule, line by line.
     fn line_by_line(input: &[u8]) -> Read {
         let mut records = Vec::new();
         for (index, mut line) in input.split(|&b| b == b'\n').enumerate() {
@@ -546,7 +565,7 @@ mod tests {
             if index == 0 {
                 line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
             }
-            if line.iter().all(u8::is_ascii_whitespace) {
+            if line.len() <= MAX_RECORD_BYTES && line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             let text = line_record(index + 1, line)
@@ -612,8 +631,17 @@ mod tests {
             (format!("{{}}\n{long}\r\n{{}}"), [false, true, false]),
             (format!("{{}}\n{limit}\r\n{{}}\n"), [false, false, false]),
             (format!("{long}{long}\n{{}}\n{limit}"), [true, false, false]),
+            // Measured without a first line's byte order mark; blank, still too long.
+            (
+                format!("\u{feff}{limit}\n{{}}\n{long}"),
+                [false, false, true],
+            ),
+            (
+                format!("{}\n{{}}\n{{}}", " ".repeat(MAX_RECORD_BYTES + 5)),
+                [true, false, false],
+            ),
         ] {
-            for capacity in [7, 1 << 16] {
+            for capacity in [7, 1 << 16, 4 << 20] {
                 // Caught while reading or when split, the error is the same.
                 let records = overlong_as_read(read(input.as_bytes(), capacity).0);
                 let lines: Vec<usize> = records.iter().map(|(line, _)| *line).collect();
