@@ -588,9 +588,9 @@ impl<'e> BatchRun<'e> {
     }
 
     /// Phase one for a chunk, and its records placed in order. With more than one thread, the
-    /// chunk is decided on the pool while this call places the previous one and the caller
-    /// reads the next (placing is serial: duplicate ids, writing, the spool); its records are
-    /// placed by the next call or by [`Self::flush`].
+    /// chunk is decided on the pool while this call places the oldest chunk beyond
+    /// [`IN_FLIGHT`] and the caller reads the next (placing is serial: duplicate ids, writing,
+    /// the spool); its records are placed by a later call or by [`Self::flush`].
     pub fn push_chunk(
         &mut self,
         chunk: Vec<RawRecord>,
