@@ -12,12 +12,12 @@ use std::collections::VecDeque;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::io;
-use std::sync::{Arc, mpsc};
-
-use rayon::prelude::*;
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
 
 use super::Engine;
 use super::input::{LineBlock, LineSpan, line_record, split_lines};
+use super::shared::{SharedWork, lock};
 use super::spool::{self, Entry, Spool, decode};
 use crate::caps::{self, Allocation, AllocationResult, Candidates, GrantBook};
 use crate::cases::{Case, ErrorKind, RecordError};
@@ -154,26 +154,6 @@ struct PhaseOne<'a> {
 }
 
 impl PhaseOne<'_> {
-    /// Phase one for a chunk of records, in parallel, order kept: decides `chunk` into `out`,
-    /// leaving `chunk` empty for reuse (see [`Spare`]).
-    fn feed(&self, chunk: &mut Vec<RawRecord>, out: &mut Vec<Processed>) {
-        chunk
-            .par_drain(..)
-            .with_min_len(64)
-            .map(|raw| self.process(raw))
-            .collect_into_vec(out);
-    }
-
-    /// Phase one for the records of a block of lines, in parallel, order kept.
-    fn feed_lines(&self, block: &LineBlock, spans: &mut Vec<LineSpan>, out: &mut Vec<Processed>) {
-        split_lines(block, spans);
-        spans
-            .par_iter()
-            .with_min_len(64)
-            .map(|span| self.process_line(&block.bytes, span))
-            .collect_into_vec(out);
-    }
-
     /// Phase one for the record of a block's line (`bytes` are the block's).
     fn process_line(&self, bytes: &[u8], span: &LineSpan) -> Processed {
         let record = bytes.get(span.start..span.end).unwrap_or_default();
@@ -322,13 +302,81 @@ enum Work {
     Lines(LineBlock),
 }
 
-/// A chunk decided on the pool: the vectors and block it came in (emptied, but for the block,
-/// whose text the records' diagnostics may need), and the records decided.
-struct DecidedChunk {
-    records: Vec<RawRecord>,
+/// Records of a chunk that one thread takes at a time: small enough that the threads finish a
+/// chunk close together, large enough that taking one costs nothing beside deciding it.
+const PIECE: usize = 64;
+
+/// What a piece of a chunk is.
+enum PieceInput {
+    /// Records of the chunk's block, by their place among its lines.
+    Lines(Range<usize>),
+    Records(Vec<RawRecord>),
+}
+
+/// A chunk being decided, in pieces, by the pool's threads and by the run's own thread when it
+/// needs the chunk placed (see [`super::shared`]). It owns what it reads: the pool's jobs
+/// outlive the call that made them.
+struct ChunkJob {
+    engine: Arc<Engine>,
+    options: super::EvalOptions,
+    templates: Option<Arc<JsonTemplates>>,
+    render_now: bool,
+    hasher: RandomState,
+    /// The block of lines the pieces are in (empty for records), kept for the records'
+    /// diagnostics until they are placed.
     block: LineBlock,
     spans: Vec<LineSpan>,
-    processed: Vec<Processed>,
+    pieces: SharedWork<PieceInput, Vec<Processed>>,
+    /// Where the block and its spans go back once the last thread lets the chunk go.
+    spare: Arc<Mutex<Spare>>,
+}
+
+impl ChunkJob {
+    fn phase(&self) -> PhaseOne<'_> {
+        PhaseOne {
+            engine: &self.engine,
+            options: self.options,
+            templates: self.templates.as_deref(),
+            render_now: self.render_now,
+            hasher: &self.hasher,
+        }
+    }
+
+    /// Decides a piece, into a vector given back by an earlier chunk: the records it still
+    /// holds are dropped here, on a thread deciding records, and not on the one placing them.
+    fn run(&self, piece: PieceInput) -> Vec<Processed> {
+        let phase = self.phase();
+        let mut decided = lock(&self.spare).decided.pop().unwrap_or_default();
+        decided.clear();
+        match piece {
+            PieceInput::Lines(range) => decided.extend(
+                self.spans
+                    .get(range)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|span| phase.process_line(&self.block.bytes, span)),
+            ),
+            PieceInput::Records(records) => {
+                decided.extend(records.into_iter().map(|raw| phase.process(raw)));
+            }
+        }
+        decided
+    }
+
+    /// Decides pieces no other thread took, until none is left.
+    fn help(&self) {
+        self.pieces.help(|piece| self.run(piece));
+    }
+}
+
+impl Drop for ChunkJob {
+    fn drop(&mut self) {
+        let mut spare = lock(&self.spare);
+        if self.block.bytes.capacity() > 0 {
+            spare.blocks.push(std::mem::take(&mut self.block.bytes));
+        }
+        spare.spans.push(std::mem::take(&mut self.spans));
+    }
 }
 
 /// Where a record's text is, for a diagnostic.
@@ -384,12 +432,15 @@ pub struct BatchRun<'e> {
     candidates: Candidates,
     /// The first record errors, with their text.
     pub error_contexts: Vec<ErrorContext>,
-    /// Threads for phase one; rayon's global pool when `None`.
+    /// The threads the run decides records on, its own included.
+    threads: usize,
+    /// The other threads (one fewer than `threads`), made when first needed; rayon's global
+    /// pool if they cannot be made.
     pool: Option<Arc<rayon::ThreadPool>>,
-    /// The last chunks, being decided on the pool (more than one thread; see [`Self::push_chunk`]).
-    in_flight: VecDeque<mpsc::Receiver<DecidedChunk>>,
+    /// The last chunks, being decided (more than one thread; see [`Self::push_chunk`]).
+    in_flight: VecDeque<Arc<ChunkJob>>,
     /// Vectors the pool gave back, to reuse.
-    spare: Spare,
+    spare: Arc<Mutex<Spare>>,
     /// The engine, shared with the pool's jobs.
     shared: Option<Arc<Engine>>,
     /// The input's size in bytes, when known, until the set of ids is sized from it.
@@ -489,9 +540,10 @@ impl<'e> BatchRun<'e> {
             spool: None,
             candidates: Candidates::default(),
             error_contexts: Vec::new(),
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
             pool: None,
             in_flight: VecDeque::new(),
-            spare: Spare::default(),
+            spare: Arc::default(),
             shared: None,
             input_size: None,
             cancel: None,
@@ -564,33 +616,36 @@ impl<'e> BatchRun<'e> {
 
     /// Runs phase one on `threads` threads instead of all cores.
     pub fn with_threads(mut self, threads: usize) -> Self {
-        self.pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .build()
-            .ok()
-            .map(Arc::new);
+        self.threads = threads.max(1);
+        self.pool = None;
         self
     }
 
-    /// Runs a job on the run's threads, without waiting for it.
-    fn spawn(&self, job: impl FnOnce() + Send + 'static) {
+    /// Runs a job on the run's other threads, without waiting for it.
+    fn spawn(&mut self, job: impl FnOnce() + Send + 'static) {
+        if self.pool.is_none() {
+            self.pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(self.threads.saturating_sub(1).max(1))
+                .build()
+                .ok()
+                .map(Arc::new);
+        }
         match &self.pool {
             Some(pool) => pool.spawn(job),
             None => rayon::spawn(job),
         }
     }
 
-    /// The threads phase one runs on.
+    /// The threads phase one runs on, the run's own included.
     fn threads(&self) -> usize {
-        self.pool
-            .as_ref()
-            .map_or_else(rayon::current_num_threads, |p| p.current_num_threads())
+        self.threads
     }
 
     /// Phase one for a chunk, and its records placed in order. With more than one thread, the
     /// chunk is decided on the pool while this call places the oldest chunk beyond
-    /// [`IN_FLIGHT`] and the caller reads the next (placing is serial: duplicate ids, writing,
-    /// the spool); its records are placed by a later call or by [`Self::flush`].
+    /// [`IN_FLIGHT`], helping to decide it first, and the caller reads the next (placing is
+    /// serial: duplicate ids, writing, the spool); its records are placed by a later call or by
+    /// [`Self::flush`].
     pub fn push_chunk(
         &mut self,
         chunk: Vec<RawRecord>,
@@ -635,12 +690,12 @@ impl<'e> BatchRun<'e> {
                 Work::Records(mut chunk) => {
                     for raw in chunk.drain(..) {
                         let mut processed = phase(self).process(raw);
-                        self.place(&mut processed, &[], sink)?;
+                        self.place_all(std::slice::from_mut(&mut processed), &[], sink)?;
                     }
-                    self.spare.records.push(chunk);
+                    lock(&self.spare).records.push(chunk);
                 }
                 Work::Lines(block) => {
-                    let mut spans = self.spare.spans.pop().unwrap_or_default();
+                    let mut spans = lock(&self.spare).spans.pop().unwrap_or_default();
                     split_lines(&block, &mut spans);
                     let mut group = Vec::with_capacity(PLACED_TOGETHER);
                     for together in spans.chunks(PLACED_TOGETHER) {
@@ -650,55 +705,61 @@ impl<'e> BatchRun<'e> {
                                 .iter()
                                 .map(|span| phase.process_line(&block.bytes, span)),
                         );
-                        for processed in &mut group {
-                            self.place(processed, &block.bytes, sink)?;
-                        }
+                        self.place_all(&mut group, &block.bytes, sink)?;
                         group.clear();
                     }
-                    self.spare.spans.push(spans);
-                    self.spare.blocks.push(block.bytes);
+                    let mut spare = lock(&self.spare);
+                    spare.spans.push(spans);
+                    spare.blocks.push(block.bytes);
                 }
             }
             return Ok(());
         }
-        // The job outlives this call, so it owns what it reads.
         let engine = Arc::clone(
             self.shared
                 .get_or_insert_with(|| Arc::new(self.engine.clone())),
         );
-        let (options, templates) = (self.options, self.templates.clone());
-        let render_now = self.spool.is_none();
-        let (decided, receiver) = mpsc::sync_channel(1);
-        let mut processed = self.spare.decided.pop().unwrap_or_default();
-        let mut spans = self.spare.spans.pop().unwrap_or_default();
-        let job = move || {
-            let phase = PhaseOne {
-                engine: &engine,
-                options,
-                templates: templates.as_deref(),
-                render_now,
-                hasher: &hasher,
-            };
-            let (records, block) = match work {
-                Work::Records(mut records) => {
-                    phase.feed(&mut records, &mut processed);
-                    (records, LineBlock::default())
+        let (block, spans, pieces) = match work {
+            Work::Lines(block) => {
+                let mut spans = lock(&self.spare).spans.pop().unwrap_or_default();
+                split_lines(&block, &mut spans);
+                let pieces = (0..spans.len())
+                    .step_by(PIECE)
+                    .map(|start| PieceInput::Lines(start..(start + PIECE).min(spans.len())));
+                let pieces = SharedWork::new(pieces);
+                (block, spans, pieces)
+            }
+            Work::Records(mut chunk) => {
+                let mut pieces = Vec::with_capacity(chunk.len().div_ceil(PIECE));
+                let mut records = chunk.drain(..);
+                loop {
+                    let piece: Vec<RawRecord> = records.by_ref().take(PIECE).collect();
+                    if piece.is_empty() {
+                        break;
+                    }
+                    pieces.push(PieceInput::Records(piece));
                 }
-                Work::Lines(block) => {
-                    phase.feed_lines(&block, &mut spans, &mut processed);
-                    (Vec::new(), block)
-                }
-            };
-            // The run may have stopped waiting (a failed write): then nobody needs the chunk.
-            let _ = decided.send(DecidedChunk {
-                records,
-                block,
-                spans,
-                processed,
-            });
+                drop(records);
+                lock(&self.spare).records.push(chunk);
+                (LineBlock::default(), Vec::new(), SharedWork::new(pieces))
+            }
         };
-        self.spawn(job);
-        self.in_flight.push_back(receiver);
+        let job = Arc::new(ChunkJob {
+            engine,
+            options: self.options,
+            templates: self.templates.clone(),
+            render_now: self.spool.is_none(),
+            hasher,
+            block,
+            spans,
+            pieces,
+            spare: Arc::clone(&self.spare),
+        });
+        for _ in 1..self.threads().min(job.pieces.len() + 1) {
+            let job = Arc::clone(&job);
+            self.spawn(move || job.help());
+        }
+        self.in_flight.push_back(job);
         let mut placed = Ok(());
         while self.in_flight.len() > IN_FLIGHT && placed.is_ok() {
             if let Some(oldest) = self.in_flight.pop_front() {
@@ -712,40 +773,23 @@ impl<'e> BatchRun<'e> {
         placed
     }
 
-    /// Places the records of a chunk decided on the pool, once they are.
-    fn place_decided(
-        &mut self,
-        chunk: &mpsc::Receiver<DecidedChunk>,
-        sink: &mut dyn RecordSink,
-    ) -> io::Result<()> {
-        let DecidedChunk {
-            records,
-            block,
-            spans,
-            mut processed,
-        } = chunk
-            .recv()
-            .map_err(|_| io::Error::other("a thread deciding records stopped"))?;
-        let placed = processed
-            .iter_mut()
-            .try_for_each(|item| self.place(item, &block.bytes, sink));
-        // The records go back to the pool as they are, and are dropped there when the vector
-        // is filled again: freeing on this thread what the pool allocated cost it a tenth of
-        // its time.
-        if records.capacity() > 0 {
-            self.spare.records.push(records);
+    /// Places the records of a chunk, once decided: this thread decides the pieces no other
+    /// has taken yet, then waits for the rest.
+    fn place_decided(&mut self, job: &ChunkJob, sink: &mut dyn RecordSink) -> io::Result<()> {
+        for mut decided in job.pieces.finish(|piece| job.run(piece)) {
+            let placed = self.place_all(&mut decided, &job.block.bytes, sink);
+            // The records go back as they are, and are dropped by the thread that fills the
+            // vector again: freeing on this thread what the pool allocated cost it a tenth of
+            // its time.
+            lock(&self.spare).decided.push(decided);
+            placed?;
         }
-        if block.bytes.capacity() > 0 {
-            self.spare.blocks.push(block.bytes);
-        }
-        self.spare.spans.push(spans);
-        self.spare.decided.push(processed);
-        placed
+        Ok(())
     }
 
     /// An empty vector for the next chunk of records (one the pool gave back, if any).
     pub(super) fn chunk_buffer(&mut self) -> Vec<RawRecord> {
-        self.spare
+        lock(&self.spare)
             .records
             .pop()
             .unwrap_or_else(|| Vec::with_capacity(super::input::CHUNK))
@@ -753,14 +797,14 @@ impl<'e> BatchRun<'e> {
 
     /// An empty buffer for the next block of lines (one the pool gave back, if any).
     pub(super) fn block_buffer(&mut self) -> Vec<u8> {
-        self.spare.blocks.pop().unwrap_or_default()
+        lock(&self.spare).blocks.pop().unwrap_or_default()
     }
 
     /// Places the records of the last chunk that are still waiting ([`read_batch`](super::read_batch),
     /// [`Self::candidates`] and [`Self::finish`] do it).
     pub fn flush(&mut self, sink: &mut dyn RecordSink) -> io::Result<()> {
-        while let Some(chunk) = self.in_flight.pop_front() {
-            if let Err(error) = self.place_decided(&chunk, sink) {
+        while let Some(job) = self.in_flight.pop_front() {
+            if let Err(error) = self.place_decided(&job, sink) {
                 self.in_flight.clear();
                 return Err(error);
             }
@@ -768,14 +812,26 @@ impl<'e> BatchRun<'e> {
         Ok(())
     }
 
-    /// Places a record: its id claimed, then written, held or spooled. What it owns is left
-    /// in it, to be dropped by whoever made it (see [`Spare`]).
-    fn place(
+    /// Places records in order: their ids claimed, then each written, held or spooled. What they
+    /// own is left in them, to be dropped by whoever made them (see [`Spare`]). The ids are
+    /// claimed first, one after another: most lookups in the set of ids miss the cache, and
+    /// they then overlap.
+    fn place_all(
         &mut self,
-        item: &mut Processed,
+        items: &mut [Processed],
         block: &[u8],
         sink: &mut dyn RecordSink,
     ) -> io::Result<()> {
+        for item in items.iter_mut() {
+            self.claim_id(item);
+        }
+        items
+            .iter_mut()
+            .try_for_each(|item| self.place(item, block, sink))
+    }
+
+    /// Claims a record's id: a record whose id an earlier one claimed becomes a duplicate.
+    fn claim_id(&mut self, item: &mut Processed) {
         let line = item.line;
         if let Some(SeenId { text: id, hash }) = &item.seen_id {
             // Every record that has an id claims it, an error record too (a later record with
@@ -805,6 +861,15 @@ impl<'e> BatchRun<'e> {
                 item.error = Some(duplicate);
             }
         }
+    }
+
+    /// Places a record whose id is claimed: written, held or spooled.
+    fn place(
+        &mut self,
+        item: &mut Processed,
+        block: &[u8],
+        sink: &mut dyn RecordSink,
+    ) -> io::Result<()> {
         if let Some(error) = item.error.take().or_else(|| match &item.step {
             Step::Final(Record::Error(e)) => Some(e.clone()),
             _ => None,
@@ -920,12 +985,13 @@ impl<'e> BatchRun<'e> {
             return Ok(());
         };
         // Blocks of records are read back raw and decoded and rendered on the pool, a block per
-        // thread and one more at a time, while this thread writes the blocks before them in
-        // order.
+        // thread at a time, while this thread writes the blocks before them in order, and
+        // renders the oldest itself when no other thread has taken it yet.
         let mut reader = spool.finish()?;
         let mut waiting_index = 0usize;
         let threads = self.threads();
-        let mut in_flight: VecDeque<mpsc::Receiver<io::Result<RenderedBlock>>> = VecDeque::new();
+        type RenderJob = SharedWork<SpooledBlock, io::Result<RenderedBlock>>;
+        let mut in_flight: VecDeque<Arc<RenderJob>> = VecDeque::new();
         loop {
             let mut block = SpooledBlock::default();
             while block.ends.len() < RENDER_BLOCK {
@@ -944,21 +1010,18 @@ impl<'e> BatchRun<'e> {
             if threads <= 1 {
                 render_block(&block, &templates)?.write(sink)?;
             } else {
-                let (rendered, receiver) = mpsc::sync_channel(1);
-                let templates = Arc::clone(&templates);
-                self.spawn(move || {
-                    // Nobody waits for it after a failed write.
-                    let _ = rendered.send(render_block(&block, &templates));
-                });
-                in_flight.push_back(receiver);
+                let job = Arc::new(SharedWork::new([block]));
+                let (on_pool, templates) = (Arc::clone(&job), Arc::clone(&templates));
+                self.spawn(move || on_pool.help(|block| render_block(&block, &templates)));
+                in_flight.push_back(job);
             }
             while in_flight.len() > threads || (last && !in_flight.is_empty()) {
                 let Some(next) = in_flight.pop_front() else {
                     break;
                 };
-                next.recv()
-                    .map_err(|_| io::Error::other("a thread rendering records stopped"))??
-                    .write(sink)?;
+                for rendered in next.finish(|block| render_block(&block, &templates)) {
+                    rendered?.write(sink)?;
+                }
             }
             if last {
                 return Ok(());

@@ -7,6 +7,7 @@
 mod batch;
 mod ids;
 mod input;
+mod shared;
 mod spool;
 
 use std::path::Path;

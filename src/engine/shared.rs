@@ -1,0 +1,120 @@
+//! Work split into pieces that any thread may take: the pool's threads, and the thread that
+//! needs the work done, which helps instead of sleeping while it waits. Rayon offers no way for
+//! a thread outside its pool to run the pool's jobs, and the batch's own thread must stay
+//! outside it (it owns the input and the output). So a run on N threads has N - 1 in its pool,
+//! and its own thread takes pieces of the oldest chunk whenever it would otherwise wait for it.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+
+/// A lock, taken even if a thread panicked while it held it: what it guards is only ever
+/// replaced whole, so it is never seen half-written.
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Pieces of work, each taken by one thread, their outputs kept in the pieces' order.
+pub(super) struct SharedWork<I, O> {
+    inputs: Vec<Mutex<Option<I>>>,
+    outputs: Vec<Mutex<Option<O>>>,
+    /// How many pieces were handed out (it runs past their number once all are).
+    claimed: AtomicUsize,
+    /// How many pieces are done.
+    finished: Mutex<usize>,
+    all_finished: Condvar,
+}
+
+impl<I, O> SharedWork<I, O> {
+    pub(super) fn new(inputs: impl IntoIterator<Item = I>) -> Self {
+        let inputs: Vec<_> = inputs.into_iter().map(|i| Mutex::new(Some(i))).collect();
+        let outputs = inputs.iter().map(|_| Mutex::new(None)).collect();
+        SharedWork {
+            inputs,
+            outputs,
+            claimed: AtomicUsize::new(0),
+            finished: Mutex::new(0),
+            all_finished: Condvar::new(),
+        }
+    }
+
+    /// How many pieces there are.
+    pub(super) fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    /// Does pieces no thread has taken yet, one after another, until none is left.
+    pub(super) fn help(&self, mut run: impl FnMut(I) -> O) {
+        loop {
+            let index = self.claimed.fetch_add(1, Ordering::Relaxed);
+            let (Some(input), Some(output)) = (self.inputs.get(index), self.outputs.get(index))
+            else {
+                return;
+            };
+            let Some(taken) = lock(input).take() else {
+                continue;
+            };
+            let done = run(taken);
+            *lock(output) = Some(done);
+            let mut finished = lock(&self.finished);
+            *finished += 1;
+            if *finished == self.inputs.len() {
+                self.all_finished.notify_all();
+            }
+        }
+    }
+
+    /// Helps until every piece is taken, then waits for the ones other threads took; the
+    /// outputs, in the pieces' order. (A piece whose thread panicked never finishes, but a
+    /// panic on the pool aborts the process: rayon's default, which the run keeps.)
+    pub(super) fn finish(&self, run: impl FnMut(I) -> O) -> impl Iterator<Item = O> + '_ {
+        self.help(run);
+        let mut finished = lock(&self.finished);
+        while *finished < self.inputs.len() {
+            finished = self
+                .all_finished
+                .wait(finished)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        drop(finished);
+        self.outputs.iter().filter_map(|output| lock(output).take())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::SharedWork;
+
+    #[test]
+    fn every_piece_is_done_once_and_outputs_keep_their_order() {
+        for helpers in 0..4 {
+            let work = Arc::new(SharedWork::new(0..1000u64));
+            let runs = Arc::new(AtomicUsize::new(0));
+            let double = |runs: &AtomicUsize, i: u64| {
+                runs.fetch_add(1, Ordering::Relaxed);
+                i * 2
+            };
+            let threads: Vec<_> = (0..helpers)
+                .map(|_| {
+                    let (work, runs) = (Arc::clone(&work), Arc::clone(&runs));
+                    std::thread::spawn(move || work.help(|i| double(&runs, i)))
+                })
+                .collect();
+            let outputs: Vec<u64> = work.finish(|i| double(&runs, i)).collect();
+            assert_eq!(outputs, (0..1000).map(|i| i * 2).collect::<Vec<_>>());
+            assert_eq!(runs.load(Ordering::Relaxed), 1000);
+            for thread in threads {
+                assert!(thread.join().is_ok());
+            }
+        }
+    }
+
+    #[test]
+    fn no_pieces_finish_at_once() {
+        let work: SharedWork<u8, u8> = SharedWork::new([]);
+        assert_eq!(work.finish(|i| i).count(), 0);
+        assert_eq!(work.len(), 0);
+    }
+}
