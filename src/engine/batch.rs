@@ -97,10 +97,10 @@ struct Waiting {
 /// A decision in rendered mode, in parts: rendered when it is written; a candidate for a cap
 /// waits in the spool with both endings.
 struct Parted {
-    /// The decision's entry of the spool.
-    entry: io::Result<Vec<u8>>,
+    /// The decision's entry of the spool, in its group's bytes.
+    entry: io::Result<Range<usize>>,
     version: usize,
-    claim: Option<Claim>,
+    claim: Option<Box<Claim>>,
 }
 
 /// What a candidate for a cap brings besides its id and version.
@@ -113,9 +113,10 @@ struct Claim {
 /// What phase one made of a record.
 enum Step {
     Final(Record),
-    Rendered(Vec<u8>, Tally),
+    /// Rendered, in its group's bytes.
+    Rendered(Range<usize>, Tally),
     Waiting(Box<Waiting>),
-    Parted(Box<Parted>),
+    Parted(Parted),
     /// Placed, and what it held moved on (library mode).
     Placed,
 }
@@ -155,20 +156,22 @@ struct PhaseOne<'a> {
 
 impl PhaseOne<'_> {
     /// Phase one for the record of a block's line (`bytes` are the block's).
-    fn process_line(&self, bytes: &[u8], span: &LineSpan) -> Processed {
+    fn process_line(&self, bytes: &[u8], span: &LineSpan, out: &mut Vec<u8>) -> Processed {
         let record = bytes.get(span.start..span.end).unwrap_or_default();
         match line_record(span.line, record) {
             Ok(record) => {
                 match crate::cases::parse_json_bytes(record, span.line, self.engine.shape()) {
-                    Ok(case) => self.decide(case, Some(Text::Span(span.start, span.end))),
-                    Err(error) => self.error_step(super::input::not_utf8(span.line, error), None),
+                    Ok(case) => self.decide(case, Some(Text::Span(span.start, span.end)), out),
+                    Err(error) => {
+                        self.error_step(super::input::not_utf8(span.line, error), None, out)
+                    }
                 }
             }
-            Err(error) => self.error_step(error, None),
+            Err(error) => self.error_step(error, None, out),
         }
     }
 
-    fn process(&self, raw: RawRecord) -> Processed {
+    fn process(&self, raw: RawRecord, out: &mut Vec<u8>) -> Processed {
         let engine = self.engine;
         let (case, text) = match raw {
             RawRecord::Json { line, text } => {
@@ -184,11 +187,17 @@ impl PhaseOne<'_> {
             },
             RawRecord::Read(result) => (result, None),
         };
-        self.decide(case, text)
+        self.decide(case, text, out)
     }
 
-    /// Phase one for a record read (or not), whose text is `text`.
-    fn decide(&self, case: Result<Case, RecordError>, text: Option<Text>) -> Processed {
+    /// Phase one for a record read (or not), whose text is `text`; what it renders goes to
+    /// `out`, its group's bytes.
+    fn decide(
+        &self,
+        case: Result<Case, RecordError>,
+        text: Option<Text>,
+        out: &mut Vec<u8>,
+    ) -> Processed {
         let PhaseOne {
             engine,
             options,
@@ -198,13 +207,13 @@ impl PhaseOne<'_> {
         } = *self;
         let case = match case {
             Ok(case) => case,
-            Err(error) => return self.error_step(error, text),
+            Err(error) => return self.error_step(error, text, out),
         };
         let line = case.line;
         let (mut decided, trace) = match engine.first_phase(&case, options) {
             Ok(found) => found,
             Err(error) => {
-                let mut processed = self.error_step(error, text);
+                let mut processed = self.error_step(error, text, out);
                 processed.seen_id = Some(SeenId::new(case.id, hasher));
                 return processed;
             }
@@ -228,38 +237,34 @@ impl PhaseOne<'_> {
             }
             // Rendered at once while nothing waits for a cap (the spool takes parts after).
             (Some(t), None) if render_now => {
-                let mut bytes = Vec::with_capacity(640);
-                t.write(
-                    &mut bytes,
-                    &engine.policy,
-                    &case,
-                    &decided,
-                    None,
-                    trace.as_ref(),
-                );
+                let start = out.len();
+                t.write(out, &engine.policy, &case, &decided, None, trace.as_ref());
                 let tally = Tally::Decided {
                     version: decided.version,
                     outcome: decided.outcome,
                     warned: !decided.warnings.is_empty(),
                 };
-                (Step::Rendered(bytes, tally), case.id)
+                (Step::Rendered(start..out.len(), tally), case.id)
             }
             (Some(t), cap) => {
                 let parted = Parted {
                     entry: spool::encode_decision(
+                        out,
                         line,
                         &case.id,
                         &t.parts(&engine.policy, &case, &decided, trace.as_ref()),
                         cap.is_some(),
                     ),
                     version: decided.version,
-                    claim: cap.map(|cap| Claim {
-                        cap,
-                        keys: std::mem::take(&mut decided.order_keys),
-                        as_of: engine.as_of(&case).unwrap_or(Date::MIN),
+                    claim: cap.map(|cap| {
+                        Box::new(Claim {
+                            cap,
+                            keys: std::mem::take(&mut decided.order_keys),
+                            as_of: engine.as_of(&case).unwrap_or(Date::MIN),
+                        })
                     }),
                 };
-                (Step::Parted(Box::new(parted)), case.id)
+                (Step::Parted(parted), case.id)
             }
         };
         let seen_id = Some(SeenId::new(id, hasher));
@@ -272,18 +277,14 @@ impl PhaseOne<'_> {
         }
     }
 
-    fn error_step(&self, error: RecordError, text: Option<Text>) -> Processed {
+    fn error_step(&self, error: RecordError, text: Option<Text>, out: &mut Vec<u8>) -> Processed {
         let line = error.line;
         let seen_id = error
             .id
             .as_deref()
             .map(|id| SeenId::new(Box::from(id), self.hasher));
         let step = match self.templates {
-            Some(_) => {
-                let kind = error.kind;
-                let bytes = serde_json::to_vec(&Record::Error(error.clone())).unwrap_or_default();
-                Step::Rendered(bytes, Tally::Error(kind))
-            }
+            Some(_) => Step::Rendered(render_error(&error, out), Tally::Error(error.kind)),
             None => Step::Final(Record::Error(error.clone())),
         };
         Processed {
@@ -326,7 +327,7 @@ struct ChunkJob {
     /// diagnostics until they are placed.
     block: LineBlock,
     spans: Vec<LineSpan>,
-    pieces: SharedWork<PieceInput, Vec<Processed>>,
+    pieces: SharedWork<PieceInput, DecidedGroup>,
     /// Where the block and its spans go back once the last thread lets the chunk go.
     spare: Arc<Mutex<Spare>>,
 }
@@ -344,23 +345,24 @@ impl ChunkJob {
 
     /// Decides a piece, into a vector given back by an earlier chunk: the records it still
     /// holds are dropped here, on a thread deciding records, and not on the one placing them.
-    fn run(&self, piece: PieceInput) -> Vec<Processed> {
+    fn run(&self, piece: PieceInput) -> DecidedGroup {
         let phase = self.phase();
-        let mut decided = lock(&self.spare).decided.pop().unwrap_or_default();
-        decided.clear();
+        let mut group = lock(&self.spare).decided.pop().unwrap_or_default();
+        group.clear();
+        let DecidedGroup { records, bytes } = &mut group;
         match piece {
-            PieceInput::Lines(range) => decided.extend(
-                self.spans
-                    .get(range)
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|span| phase.process_line(&self.block.bytes, span)),
-            ),
-            PieceInput::Records(records) => {
-                decided.extend(records.into_iter().map(|raw| phase.process(raw)));
+            PieceInput::Lines(range) => {
+                for span in self.spans.get(range).unwrap_or_default() {
+                    records.push(phase.process_line(&self.block.bytes, span, bytes));
+                }
+            }
+            PieceInput::Records(raws) => {
+                for raw in raws {
+                    records.push(phase.process(raw, bytes));
+                }
             }
         }
-        decided
+        group
     }
 
     /// Decides pieces no other thread took, until none is left.
@@ -393,9 +395,24 @@ enum Text {
 #[derive(Default)]
 struct Spare {
     records: Vec<Vec<RawRecord>>,
-    decided: Vec<Vec<Processed>>,
+    decided: Vec<DecidedGroup>,
     blocks: Vec<Vec<u8>>,
     spans: Vec<Vec<LineSpan>>,
+}
+
+/// Records decided together, and the bytes their steps point into: their renderings and spool
+/// entries, in one buffer for the group instead of one for each record.
+#[derive(Default)]
+struct DecidedGroup {
+    records: Vec<Processed>,
+    bytes: Vec<u8>,
+}
+
+impl DecidedGroup {
+    fn clear(&mut self) {
+        self.records.clear();
+        self.bytes.clear();
+    }
 }
 
 struct Processed {
@@ -513,6 +530,15 @@ fn render_block(block: &SpooledBlock, templates: &JsonTemplates) -> io::Result<R
         rendered.records.push((rendered.bytes.len(), tally));
     }
     Ok(rendered)
+}
+
+/// An error record rendered as JSON at the end of `out`; where it is.
+fn render_error(error: &RecordError, out: &mut Vec<u8>) -> Range<usize> {
+    let start = out.len();
+    if serde_json::to_writer(&mut *out, &Record::Error(error.clone())).is_err() {
+        out.truncate(start);
+    }
+    start..out.len()
 }
 
 /// What a decision counts as: its outcome, or its cap's overflow outcome.
@@ -688,23 +714,26 @@ impl<'e> BatchRun<'e> {
             };
             match work {
                 Work::Records(mut chunk) => {
+                    let mut group = DecidedGroup::default();
                     for raw in chunk.drain(..) {
-                        let mut processed = phase(self).process(raw);
-                        self.place_all(std::slice::from_mut(&mut processed), &[], sink)?;
+                        let processed = phase(self).process(raw, &mut group.bytes);
+                        group.records.push(processed);
+                        self.place_all(&mut group, &[], sink)?;
+                        group.clear();
                     }
                     lock(&self.spare).records.push(chunk);
                 }
                 Work::Lines(block) => {
                     let mut spans = lock(&self.spare).spans.pop().unwrap_or_default();
                     split_lines(&block, &mut spans);
-                    let mut group = Vec::with_capacity(PLACED_TOGETHER);
+                    let mut group = DecidedGroup::default();
                     for together in spans.chunks(PLACED_TOGETHER) {
                         let phase = phase(self);
-                        group.extend(
-                            together
-                                .iter()
-                                .map(|span| phase.process_line(&block.bytes, span)),
-                        );
+                        for span in together {
+                            let processed =
+                                phase.process_line(&block.bytes, span, &mut group.bytes);
+                            group.records.push(processed);
+                        }
                         self.place_all(&mut group, &block.bytes, sink)?;
                         group.clear();
                     }
@@ -776,12 +805,12 @@ impl<'e> BatchRun<'e> {
     /// Places the records of a chunk, once decided: this thread decides the pieces no other
     /// has taken yet, then waits for the rest.
     fn place_decided(&mut self, job: &ChunkJob, sink: &mut dyn RecordSink) -> io::Result<()> {
-        for mut decided in job.pieces.finish(|piece| job.run(piece)) {
-            let placed = self.place_all(&mut decided, &job.block.bytes, sink);
+        for mut group in job.pieces.finish(|piece| job.run(piece)) {
+            let placed = self.place_all(&mut group, &job.block.bytes, sink);
             // The records go back as they are, and are dropped by the thread that fills the
             // vector again: freeing on this thread what the pool allocated cost it a tenth of
             // its time.
-            lock(&self.spare).decided.push(decided);
+            lock(&self.spare).decided.push(group);
             placed?;
         }
         Ok(())
@@ -818,20 +847,22 @@ impl<'e> BatchRun<'e> {
     /// they then overlap.
     fn place_all(
         &mut self,
-        items: &mut [Processed],
+        group: &mut DecidedGroup,
         block: &[u8],
         sink: &mut dyn RecordSink,
     ) -> io::Result<()> {
-        for item in items.iter_mut() {
-            self.claim_id(item);
+        let DecidedGroup { records, bytes } = group;
+        for item in records.iter_mut() {
+            self.claim_id(item, bytes);
         }
-        items
+        records
             .iter_mut()
-            .try_for_each(|item| self.place(item, block, sink))
+            .try_for_each(|item| self.place(item, bytes, block, sink))
     }
 
-    /// Claims a record's id: a record whose id an earlier one claimed becomes a duplicate.
-    fn claim_id(&mut self, item: &mut Processed) {
+    /// Claims a record's id: a record whose id an earlier one claimed becomes a duplicate,
+    /// rendered at the end of its group's `bytes`.
+    fn claim_id(&mut self, item: &mut Processed, bytes: &mut Vec<u8>) {
         let line = item.line;
         if let Some(SeenId { text: id, hash }) = &item.seen_id {
             // Every record that has an id claims it, an error record too (a later record with
@@ -853,7 +884,7 @@ impl<'e> BatchRun<'e> {
                 };
                 item.step = match self.templates {
                     Some(_) => Step::Rendered(
-                        serde_json::to_vec(&Record::Error(duplicate.clone())).unwrap_or_default(),
+                        render_error(&duplicate, bytes),
                         Tally::Error(ErrorKind::DuplicateId),
                     ),
                     None => Step::Final(Record::Error(duplicate.clone())),
@@ -863,10 +894,12 @@ impl<'e> BatchRun<'e> {
         }
     }
 
-    /// Places a record whose id is claimed: written, held or spooled.
+    /// Places a record whose id is claimed: written, held or spooled. `bytes` are its group's,
+    /// `block` its chunk's lines.
     fn place(
         &mut self,
         item: &mut Processed,
+        bytes: &[u8],
         block: &[u8],
         sink: &mut dyn RecordSink,
     ) -> io::Result<()> {
@@ -887,10 +920,11 @@ impl<'e> BatchRun<'e> {
             }
         }
         match &item.step {
-            Step::Rendered(bytes, tally) => {
+            Step::Rendered(at, tally) => {
+                let rendered = bytes.get(at.clone()).unwrap_or_default();
                 return match &mut self.spool {
-                    None => sink.rendered(bytes, *tally),
-                    Some(spool) => spool.push_entry(&spool::encode_rendered(*tally, bytes)?),
+                    None => sink.rendered(rendered, *tally),
+                    Some(spool) => spool.push_rendered(*tally, rendered),
                 };
             }
             Step::Parted(parted) => {
@@ -903,6 +937,7 @@ impl<'e> BatchRun<'e> {
                     .entry
                     .as_ref()
                     .map_err(|e| io::Error::new(e.kind(), e.to_string()))?;
+                let entry = bytes.get(entry.clone()).unwrap_or_default();
                 // Decisions in parts are made once something waits for a cap: they wait too.
                 return self.spool.get_or_insert_with(Spool::new).push_entry(entry);
             }

@@ -12,6 +12,7 @@
 //!   then the attributes of both endings and the trace (each possibly empty).
 
 use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
+use std::ops::Range;
 
 use tempfile::SpooledTempFile;
 
@@ -29,6 +30,8 @@ const WAITING: u8 = 2;
 /// A spool being written.
 pub(super) struct Spool {
     file: BufWriter<SpooledTempFile>,
+    /// A rendered record's entry, made here before it is written.
+    entry: Vec<u8>,
 }
 
 /// What an entry of the spool holds (its bytes are read into the buffers given).
@@ -49,12 +52,23 @@ impl Spool {
     pub(super) fn new() -> Spool {
         Spool {
             file: BufWriter::with_capacity(1 << 16, SpooledTempFile::new(IN_MEMORY)),
+            entry: Vec::new(),
         }
     }
 
-    /// Keeps an entry made by [`encode_rendered`] or [`encode_decision`].
+    /// Keeps an entry made by [`encode_decision`].
     pub(super) fn push_entry(&mut self, entry: &[u8]) -> io::Result<()> {
         self.file.write_all(entry)
+    }
+
+    /// Keeps a rendered record.
+    pub(super) fn push_rendered(&mut self, tally: Tally, bytes: &[u8]) -> io::Result<()> {
+        let mut entry = std::mem::take(&mut self.entry);
+        entry.clear();
+        let pushed = encode_rendered(&mut entry, tally, bytes).map(|_| ());
+        let written = pushed.and_then(|()| self.file.write_all(&entry));
+        self.entry = entry;
+        written
     }
 
     /// The spool written, ready to be read from its start.
@@ -67,26 +81,37 @@ impl Spool {
     }
 }
 
-/// A new entry: room for its length, then its tag.
-fn start_entry(capacity: usize, tag: u8) -> Vec<u8> {
-    let mut entry = Vec::with_capacity(capacity + 5);
-    entry.extend_from_slice(&[0; 4]);
-    entry.push(tag);
-    entry
+/// A new entry at the end of `out`, where it starts: room for its length, then its tag.
+fn start_entry(out: &mut Vec<u8>, tag: u8) -> usize {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    out.push(tag);
+    start
 }
 
-/// The entry with its length written in front.
-fn finish_entry(mut entry: Vec<u8>) -> io::Result<Vec<u8>> {
-    let length = u32::try_from(entry.len() - 4).map_err(io::Error::other)?;
-    if let Some(prefix) = entry.first_chunk_mut::<4>() {
+/// The entry from `start` to the end of `out`, with its length written in front; where it is.
+/// An entry too long for its length is taken back out.
+fn finish_entry(out: &mut Vec<u8>, start: usize) -> io::Result<Range<usize>> {
+    let length = out.len() - start - 4;
+    let Ok(length) = u32::try_from(length) else {
+        out.truncate(start);
+        return Err(io::Error::other(format!(
+            "a record of {length} bytes is too long to be kept until caps are allocated"
+        )));
+    };
+    if let Some(prefix) = out.get_mut(start..).and_then(|e| e.first_chunk_mut::<4>()) {
         *prefix = length.to_le_bytes();
     }
-    Ok(entry)
+    Ok(start..out.len())
 }
 
-/// A rendered record as an entry of the spool, its length first.
-pub(super) fn encode_rendered(tally: Tally, bytes: &[u8]) -> io::Result<Vec<u8>> {
-    let mut entry = start_entry(16 + bytes.len(), RENDERED);
+/// A rendered record as an entry of the spool, its length first, at the end of `out`.
+pub(super) fn encode_rendered(
+    out: &mut Vec<u8>,
+    tally: Tally,
+    bytes: &[u8],
+) -> io::Result<Range<usize>> {
+    let start = start_entry(out, RENDERED);
     match tally {
         Tally::Decided {
             version,
@@ -94,35 +119,30 @@ pub(super) fn encode_rendered(tally: Tally, bytes: &[u8]) -> io::Result<Vec<u8>>
             warned,
         } => {
             for number in [0, version, outcome, usize::from(warned)] {
-                put_number(&mut entry, number as u64);
+                put_number(out, number as u64);
             }
         }
         Tally::Error(kind) => {
-            put_number(&mut entry, 1);
-            put_number(&mut entry, kind.index() as u64);
+            put_number(out, 1);
+            put_number(out, kind.index() as u64);
         }
     }
-    put_bytes(&mut entry, bytes);
-    finish_entry(entry)
+    put_bytes(out, bytes);
+    finish_entry(out, start)
 }
 
 /// A decision in parts as an entry of the spool, its length first: made by the thread that
 /// decided it, so that the thread placing records in order only copies it.
 pub(super) fn encode_decision(
+    out: &mut Vec<u8>,
     line: usize,
     id: &str,
     parts: &DecisionParts,
     waiting: bool,
-) -> io::Result<Vec<u8>> {
-    let mut entry = start_entry(
-        32 + id.len()
-            + parts.attributes.len()
-            + parts.overflow_attributes.len()
-            + parts.trace.len(),
-        if waiting { WAITING } else { DECIDED },
-    );
-    put_number(&mut entry, line as u64);
-    put_bytes(&mut entry, id.as_bytes());
+) -> io::Result<Range<usize>> {
+    let start = start_entry(out, if waiting { WAITING } else { DECIDED });
+    put_number(out, line as u64);
+    put_bytes(out, id.as_bytes());
     for number in [
         parts.version,
         parts.rule,
@@ -130,15 +150,15 @@ pub(super) fn encode_decision(
         parts.overflow_outcome,
         parts.warnings.len(),
     ] {
-        put_number(&mut entry, number as u64);
+        put_number(out, number as u64);
     }
     for warning in &parts.warnings {
-        put_number(&mut entry, u64::from(*warning));
+        put_number(out, u64::from(*warning));
     }
-    put_bytes(&mut entry, &parts.attributes);
-    put_bytes(&mut entry, &parts.overflow_attributes);
-    put_bytes(&mut entry, &parts.trace);
-    finish_entry(entry)
+    put_bytes(out, &parts.attributes);
+    put_bytes(out, &parts.overflow_attributes);
+    put_bytes(out, &parts.trace);
+    finish_entry(out, start)
 }
 
 /// A spool read back, entry by entry.
@@ -321,8 +341,7 @@ mod tests {
                     }
                 };
                 let bytes = format!("{{\"line\":{i}}}").into_bytes();
-                let pushed = super::encode_rendered(tally, &bytes)
-                    .and_then(|entry| spool.push_entry(&entry));
+                let pushed = spool.push_rendered(tally, &bytes);
                 assert!(pushed.is_ok());
                 written.push((Entry::Rendered(tally), bytes, String::new(), None));
                 continue;
@@ -340,8 +359,10 @@ mod tests {
             let id = format!("SK-{i}-é");
             let waiting = i % 2 == 0;
             let line = i * 1_000_003;
-            let pushed = super::encode_decision(line, &id, &parts, waiting)
-                .and_then(|entry| spool.push_entry(&entry));
+            // Entries are made in a buffer of many (a group's bytes).
+            let mut out = b"before".to_vec();
+            let pushed = super::encode_decision(&mut out, line, &id, &parts, waiting)
+                .and_then(|at| spool.push_entry(out.get(at).unwrap_or_default()));
             assert!(pushed.is_ok());
             written.push((
                 Entry::Decision { line, waiting },
