@@ -69,7 +69,7 @@ mod fast;
 
 /// Reads one record. `line` is its physical line, for the case and any error.
 pub fn parse_json_record(text: &str, line: usize, shape: Shape<'_>) -> Result<Case, RecordError> {
-    match fast::read_well_formed(text.as_bytes(), line, shape) {
+    match fast::read_well_formed(text.as_bytes(), line, shape, &mut None) {
         Some(case) => Ok(case),
         None => read_with_serde(text, line, shape),
     }
@@ -82,7 +82,19 @@ pub fn parse_json_bytes(
     line: usize,
     shape: Shape<'_>,
 ) -> Result<Result<Case, RecordError>, std::str::Utf8Error> {
-    if let Some(case) = fast::read_well_formed(bytes, line, shape) {
+    parse_json_bytes_reusing(bytes, line, shape, &mut None)
+}
+
+/// As [`parse_json_bytes`], with the slots of a case done with (`spare`, taken if it is the
+/// right size) reused for this one: a case's slots are hundreds of bytes, and a new block of
+/// that size for every record cost more than clearing the old one.
+pub fn parse_json_bytes_reusing(
+    bytes: &[u8],
+    line: usize,
+    shape: Shape<'_>,
+    spare: &mut Option<Box<[Value]>>,
+) -> Result<Result<Case, RecordError>, std::str::Utf8Error> {
+    if let Some(case) = fast::read_well_formed(bytes, line, shape, spare) {
         return Ok(Ok(case));
     }
     let text = std::str::from_utf8(bytes)?;

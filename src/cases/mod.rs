@@ -13,7 +13,7 @@ mod split;
 use std::fmt;
 
 pub use csv_input::CsvReader;
-pub use json::{parse_json_bytes, parse_json_record};
+pub use json::{parse_json_bytes, parse_json_bytes_reusing, parse_json_record};
 pub use locate::locate;
 pub use split::{ArrayElement, JsonArrayReader, SplitError, SplitFailure};
 

@@ -20,7 +20,8 @@ use super::input::{LineBlock, LineSpan, line_record, split_lines};
 use super::shared::{SharedWork, lock};
 use super::spool::{self, Entry, Spool, decode};
 use crate::caps::{self, Allocation, AllocationResult, Candidates, GrantBook};
-use crate::cases::{Case, ErrorKind, RecordError};
+use crate::cases::{Case, ErrorKind, RecordError, parse_json_bytes_reusing};
+use crate::compile::Value;
 use crate::dates::Date;
 use crate::eval::{self, Decided, SortKey};
 use crate::report::{DecisionParts, JsonTemplates, Record};
@@ -156,22 +157,24 @@ struct PhaseOne<'a> {
 
 impl PhaseOne<'_> {
     /// Phase one for the record of a block's line (`bytes` are the block's).
-    fn process_line(&self, bytes: &[u8], span: &LineSpan, out: &mut Vec<u8>) -> Processed {
+    fn process_line(&self, bytes: &[u8], span: &LineSpan, group: &mut DecidedGroup) -> Processed {
         let record = bytes.get(span.start..span.end).unwrap_or_default();
+        let shape = self.engine.shape();
         match line_record(span.line, record) {
             Ok(record) => {
-                match crate::cases::parse_json_bytes(record, span.line, self.engine.shape()) {
-                    Ok(case) => self.decide(case, Some(Text::Span(span.start, span.end)), out),
+                match parse_json_bytes_reusing(record, span.line, shape, &mut group.slots) {
+                    Ok(case) => self.decide(case, Some(Text::Span(span.start, span.end)), group),
                     Err(error) => {
-                        self.error_step(super::input::not_utf8(span.line, error), None, out)
+                        let error = super::input::not_utf8(span.line, error);
+                        self.error_step(error, None, &mut group.bytes)
                     }
                 }
             }
-            Err(error) => self.error_step(error, None, out),
+            Err(error) => self.error_step(error, None, &mut group.bytes),
         }
     }
 
-    fn process(&self, raw: RawRecord, out: &mut Vec<u8>) -> Processed {
+    fn process(&self, raw: RawRecord, group: &mut DecidedGroup) -> Processed {
         let engine = self.engine;
         let (case, text) = match raw {
             RawRecord::Json { line, text } => {
@@ -187,17 +190,18 @@ impl PhaseOne<'_> {
             },
             RawRecord::Read(result) => (result, None),
         };
-        self.decide(case, text, out)
+        self.decide(case, text, group)
     }
 
-    /// Phase one for a record read (or not), whose text is `text`; what it renders goes to
-    /// `out`, its group's bytes.
+    /// Phase one for a record read (or not), whose text is `text`; what it renders goes to its
+    /// group's bytes, and the case's slots, once done with, to the group for the next record.
     fn decide(
         &self,
         case: Result<Case, RecordError>,
         text: Option<Text>,
-        out: &mut Vec<u8>,
+        group: &mut DecidedGroup,
     ) -> Processed {
+        let out = &mut group.bytes;
         let PhaseOne {
             engine,
             options,
@@ -218,23 +222,26 @@ impl PhaseOne<'_> {
                 return processed;
             }
         };
-        // The id moves on with the record; only a case kept whole for its cap needs a copy.
-        let (step, id) = match (templates, decided.cap) {
-            (None, None) => (
-                Step::Final(Record::Decision(Box::new(
-                    engine.to_decision(&case, &decided, trace, None),
-                ))),
-                case.id,
-            ),
-            (None, Some(_)) => {
-                let id = case.id.clone();
-                let waiting = Waiting {
-                    case,
-                    decided,
-                    trace,
-                };
-                (Step::Waiting(Box::new(waiting)), id)
-            }
+        // Only a case kept whole for its cap needs a copy of its id.
+        if let (None, Some(_)) = (templates, decided.cap) {
+            let id = case.id.clone();
+            let waiting = Waiting {
+                case,
+                decided,
+                trace,
+            };
+            return Processed {
+                line,
+                seen_id: Some(SeenId::new(id, hasher)),
+                step: Step::Waiting(Box::new(waiting)),
+                error: None,
+                text,
+            };
+        }
+        let step = match (templates, decided.cap) {
+            (None, _) => Step::Final(Record::Decision(Box::new(
+                engine.to_decision(&case, &decided, trace, None),
+            ))),
             // Rendered at once while nothing waits for a cap (the spool takes parts after).
             (Some(t), None) if render_now => {
                 let start = out.len();
@@ -244,7 +251,7 @@ impl PhaseOne<'_> {
                     outcome: decided.outcome,
                     warned: !decided.warnings.is_empty(),
                 };
-                (Step::Rendered(start..out.len(), tally), case.id)
+                Step::Rendered(start..out.len(), tally)
             }
             (Some(t), cap) => {
                 let parted = Parted {
@@ -264,9 +271,12 @@ impl PhaseOne<'_> {
                         })
                     }),
                 };
-                (Step::Parted(parted), case.id)
+                Step::Parted(parted)
             }
         };
+        // The id moves on with the record, and the slots to the group's next record.
+        let Case { id, slots, .. } = case;
+        group.slots = Some(slots);
         let seen_id = Some(SeenId::new(id, hasher));
         Processed {
             line,
@@ -349,16 +359,17 @@ impl ChunkJob {
         let phase = self.phase();
         let mut group = lock(&self.spare).decided.pop().unwrap_or_default();
         group.clear();
-        let DecidedGroup { records, bytes } = &mut group;
         match piece {
             PieceInput::Lines(range) => {
                 for span in self.spans.get(range).unwrap_or_default() {
-                    records.push(phase.process_line(&self.block.bytes, span, bytes));
+                    let processed = phase.process_line(&self.block.bytes, span, &mut group);
+                    group.records.push(processed);
                 }
             }
             PieceInput::Records(raws) => {
                 for raw in raws {
-                    records.push(phase.process(raw, bytes));
+                    let processed = phase.process(raw, &mut group);
+                    group.records.push(processed);
                 }
             }
         }
@@ -406,6 +417,8 @@ struct Spare {
 struct DecidedGroup {
     records: Vec<Processed>,
     bytes: Vec<u8>,
+    /// The slots of the last case decided, for the next to be read into.
+    slots: Option<Box<[Value]>>,
 }
 
 impl DecidedGroup {
@@ -716,7 +729,7 @@ impl<'e> BatchRun<'e> {
                 Work::Records(mut chunk) => {
                     let mut group = DecidedGroup::default();
                     for raw in chunk.drain(..) {
-                        let processed = phase(self).process(raw, &mut group.bytes);
+                        let processed = phase(self).process(raw, &mut group);
                         group.records.push(processed);
                         self.place_all(&mut group, &[], sink)?;
                         group.clear();
@@ -730,8 +743,7 @@ impl<'e> BatchRun<'e> {
                     for together in spans.chunks(PLACED_TOGETHER) {
                         let phase = phase(self);
                         for span in together {
-                            let processed =
-                                phase.process_line(&block.bytes, span, &mut group.bytes);
+                            let processed = phase.process_line(&block.bytes, span, &mut group);
                             group.records.push(processed);
                         }
                         self.place_all(&mut group, &block.bytes, sink)?;
@@ -851,7 +863,7 @@ impl<'e> BatchRun<'e> {
         block: &[u8],
         sink: &mut dyn RecordSink,
     ) -> io::Result<()> {
-        let DecidedGroup { records, bytes } = group;
+        let DecidedGroup { records, bytes, .. } = group;
         for item in records.iter_mut() {
             self.claim_id(item, bytes);
         }

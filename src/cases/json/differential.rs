@@ -14,6 +14,7 @@ use proptest::test_runner::Config;
 use serde_json::json;
 
 use super::{fast, parse_json_record, read_with_serde};
+use crate::compile::Value;
 use crate::engine::Engine;
 
 fn engine(name: &str) -> Engine {
@@ -38,13 +39,22 @@ fn voluntary() -> &'static Engine {
 fn same_reading(engine: &Engine, text: &str) -> bool {
     let shape = engine.shape();
     let serde = read_with_serde(text, 7, shape);
-    let fast = fast::read_well_formed(text.as_bytes(), 7, shape);
+    let fast = fast::read_well_formed(text.as_bytes(), 7, shape, &mut None);
     if let Some(case) = &fast {
         assert_eq!(
             Ok(case),
             serde.as_ref(),
             "the fast path read {text:?} otherwise than the serde path"
         );
+        // Slots reused from another case read the same as new ones: nothing of it is left.
+        let mut spare = Some(vec![Value::Int(-1); case.slots.len()].into_boxed_slice());
+        let reused = fast::read_well_formed(text.as_bytes(), 7, shape, &mut spare);
+        assert_eq!(
+            reused.as_ref(),
+            Some(case),
+            "{text:?} read into reused slots"
+        );
+        assert!(spare.is_none(), "slots of the right size are taken");
     }
     assert_eq!(
         parse_json_record(text, 7, shape),

@@ -30,8 +30,21 @@ const MAX_DEPTH: usize = 100;
 /// outside a string is ASCII, dates, countries and enum values are compared as ASCII, and a
 /// text is checked (the check of the whole line before was 3% of a run). Any other record must
 /// be checked by the caller.
-pub(super) fn read_well_formed(bytes: &[u8], line: usize, shape: Shape<'_>) -> Option<Case> {
-    let mut slots = absent_slots(shape.layout.case_size());
+pub(super) fn read_well_formed(
+    bytes: &[u8],
+    line: usize,
+    shape: Shape<'_>,
+    spare: &mut Option<Box<[Value]>>,
+) -> Option<Case> {
+    let size = shape.layout.case_size();
+    let mut slots = match spare.take() {
+        Some(slots) if slots.len() == size => {
+            let mut slots = slots.into_vec();
+            slots.fill_with(|| Value::Absent);
+            slots
+        }
+        _ => absent_slots(size),
+    };
     let mut scanner = Scanner {
         bytes,
         pos: 0,
@@ -507,7 +520,7 @@ mod tests {
     /// The fast path's reading, after checking it against the serde path's.
     fn fast(policy: &'static str, text: &str) -> Option<Vec<Value>> {
         let shape = engine(policy).shape();
-        let case = read_well_formed(text.as_bytes(), 3, shape)?;
+        let case = read_well_formed(text.as_bytes(), 3, shape, &mut None)?;
         assert_eq!(
             Ok(&case),
             read_with_serde(text, 3, shape).as_ref(),
@@ -531,7 +544,7 @@ mod tests {
     #[test]
     fn a_plain_record_is_read_with_its_id() {
         let shape = engine("storskog").shape();
-        let case = read_well_formed(STORSKOG.as_bytes(), 3, shape).expect("read");
+        let case = read_well_formed(STORSKOG.as_bytes(), 3, shape, &mut None).expect("read");
         assert_eq!(&*case.id, "SK-1");
         assert_eq!(case.line, 3);
         assert!(fast("storskog", STORSKOG).is_some());
@@ -633,7 +646,10 @@ mod tests {
                     &STORSKOG.as_bytes()[at + from.len()..],
                 ]
                 .concat();
-                assert!(read_well_formed(&record, 3, shape).is_none(), "{record:?}");
+                assert!(
+                    read_well_formed(&record, 3, shape, &mut None).is_none(),
+                    "{record:?}"
+                );
                 assert!(
                     crate::cases::parse_json_bytes(&record, 3, shape).is_err(),
                     "{record:?}"
@@ -645,7 +661,7 @@ mod tests {
             crate::cases::parse_json_bytes(accented.as_bytes(), 3, shape),
             Ok(read_with_serde(&accented, 3, shape))
         );
-        assert!(read_well_formed(accented.as_bytes(), 3, shape).is_some());
+        assert!(read_well_formed(accented.as_bytes(), 3, shape, &mut None).is_some());
     }
 
     #[test]
