@@ -241,6 +241,31 @@ impl RecordSink for CliSink {
     }
 
     fn rendered(&mut self, bytes: &[u8], tally: Tally) -> io::Result<()> {
+        self.tally(tally);
+        self.writer.emit(bytes, &mut self.out)
+    }
+
+    fn rendered_lines(&mut self, lines: &[u8], records: &[(usize, Tally)]) -> io::Result<()> {
+        // JSON Lines go out as they are, in one write: a block is larger than the output's
+        // buffer, which then passes it through instead of copying it.
+        if self.writer.emits_lines() {
+            for &(_, tally) in records {
+                self.tally(tally);
+            }
+            return self.writer.emit_lines(lines, records.len(), &mut self.out);
+        }
+        let mut start = 0;
+        for &(end, tally) in records {
+            self.rendered(lines.get(start..end).unwrap_or_default(), tally)?;
+            start = end + 1;
+        }
+        Ok(())
+    }
+}
+
+impl CliSink {
+    /// Counts a rendered record in the summary.
+    fn tally(&mut self, tally: Tally) {
         match tally {
             Tally::Decided {
                 version,
@@ -261,7 +286,6 @@ impl RecordSink for CliSink {
             }
             Tally::Error(kind) => self.summary.count_error(kind.as_str()),
         }
-        self.writer.emit(bytes, &mut self.out)
     }
 }
 

@@ -74,6 +74,18 @@ pub trait RecordSink {
             "this sink takes records, not rendered bytes",
         ))
     }
+    /// Takes the next records rendered, in a row: in `lines`, each record's bytes are followed
+    /// by a line end (`\n`); `records` says where each record's bytes end, before its line end,
+    /// and its tally. By default each goes to [`Self::rendered`] in turn; a sink that writes
+    /// JSON Lines may write them whole.
+    fn rendered_lines(&mut self, lines: &[u8], records: &[(usize, Tally)]) -> io::Result<()> {
+        let mut start = 0;
+        for &(end, tally) in records {
+            self.rendered(lines.get(start..end).unwrap_or_default(), tally)?;
+            start = end + 1;
+        }
+        Ok(())
+    }
 }
 
 /// A record error with the text of its record, for a diagnostic.
@@ -503,26 +515,22 @@ struct SpooledBlock {
     overflows: Vec<Option<u64>>,
 }
 
-/// A block of records rendered, one after another, with where each ends and its tally.
+/// A block of records rendered, each followed by a line end, with where each ends (before its
+/// line end) and its tally.
 struct RenderedBlock {
-    bytes: Vec<u8>,
+    lines: Vec<u8>,
     records: Vec<(usize, Tally)>,
 }
 
 impl RenderedBlock {
     fn write(&self, sink: &mut dyn RecordSink) -> io::Result<()> {
-        let mut start = 0;
-        for &(end, tally) in &self.records {
-            sink.rendered(self.bytes.get(start..end).unwrap_or_default(), tally)?;
-            start = end;
-        }
-        Ok(())
+        sink.rendered_lines(&self.lines, &self.records)
     }
 }
 
 fn render_block(block: &SpooledBlock, templates: &JsonTemplates) -> io::Result<RenderedBlock> {
     let mut rendered = RenderedBlock {
-        bytes: Vec::with_capacity(block.ends.len() * 640),
+        lines: Vec::with_capacity(block.ends.len() * 640),
         records: Vec::with_capacity(block.ends.len()),
     };
     let (mut bytes, mut id, mut parts) = (Vec::new(), String::new(), DecisionParts::default());
@@ -532,15 +540,16 @@ fn render_block(block: &SpooledBlock, templates: &JsonTemplates) -> io::Result<R
         start = end;
         let tally = match decode(entry, &mut bytes, &mut id, &mut parts)? {
             Entry::Rendered(tally) => {
-                rendered.bytes.extend_from_slice(&bytes);
+                rendered.lines.extend_from_slice(&bytes);
                 tally
             }
             Entry::Decision { line, .. } => {
-                templates.render(&mut rendered.bytes, line, &id, &parts, overflow);
+                templates.render(&mut rendered.lines, line, &id, &parts, overflow);
                 decided_tally(&parts, overflow)
             }
         };
-        rendered.records.push((rendered.bytes.len(), tally));
+        rendered.records.push((rendered.lines.len(), tally));
+        rendered.lines.push(b'\n');
     }
     Ok(rendered)
 }

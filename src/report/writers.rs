@@ -122,6 +122,24 @@ impl RecordWriter {
         Ok(())
     }
 
+    /// Whether records are emitted each on a line of its own and nothing else (JSON Lines).
+    pub fn emits_lines(&self) -> bool {
+        matches!(self.format, OutputFormat::Jsonl)
+    }
+
+    /// Emits `count` rendered records at their place in the output, each already followed by
+    /// its line end (only when [`Self::emits_lines`]).
+    pub fn emit_lines(
+        &mut self,
+        lines: &[u8],
+        count: usize,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        out.write_all(lines)?;
+        self.emitted += count;
+        Ok(())
+    }
+
     /// What comes after the last record.
     pub fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
         match self.format {
