@@ -505,14 +505,31 @@ const IN_FLIGHT: usize = 2;
 /// Records read back from the spool and rendered together.
 const RENDER_BLOCK: usize = 1024;
 
+/// Records of a block read back that one thread renders at a time.
+const RENDER_PIECE: usize = 128;
+
 /// Spooled records read back as they are, for a thread to decode and render.
 #[derive(Default)]
 struct SpooledBlock {
+    /// Entries, each with its length in front.
     raw: Vec<u8>,
     /// Where each entry ends in `raw`.
     ends: Vec<usize>,
     /// The queue position of each decision that got no place of its cap.
     overflows: Vec<Option<u64>>,
+}
+
+/// A block read back from the spool, being rendered in pieces.
+struct RenderJob {
+    block: SpooledBlock,
+    pieces: SharedWork<Range<usize>, io::Result<RenderedBlock>>,
+    templates: Arc<JsonTemplates>,
+}
+
+impl RenderJob {
+    fn render(&self, range: Range<usize>) -> io::Result<RenderedBlock> {
+        render_block(&self.block, range, &self.templates)
+    }
 }
 
 /// A block of records rendered, each followed by a line end, with where each ends (before its
@@ -528,15 +545,25 @@ impl RenderedBlock {
     }
 }
 
-fn render_block(block: &SpooledBlock, templates: &JsonTemplates) -> io::Result<RenderedBlock> {
+/// Renders the entries of `block` in `range`.
+fn render_block(
+    block: &SpooledBlock,
+    range: Range<usize>,
+    templates: &JsonTemplates,
+) -> io::Result<RenderedBlock> {
+    let ends = block.ends.get(range.clone()).unwrap_or_default();
+    let overflows = block.overflows.get(range.clone()).unwrap_or_default();
     let mut rendered = RenderedBlock {
-        lines: Vec::with_capacity(block.ends.len() * 640),
-        records: Vec::with_capacity(block.ends.len()),
+        lines: Vec::with_capacity(ends.len() * 640),
+        records: Vec::with_capacity(ends.len()),
     };
     let (mut bytes, mut id, mut parts) = (Vec::new(), String::new(), DecisionParts::default());
-    let mut start = 0;
-    for (&end, &overflow) in block.ends.iter().zip(&block.overflows) {
-        let entry = block.raw.get(start..end).unwrap_or_default();
+    let mut start = match range.start.checked_sub(1) {
+        Some(before) => block.ends.get(before).copied().unwrap_or_default(),
+        None => 0,
+    };
+    for (&end, &overflow) in ends.iter().zip(overflows) {
+        let entry = block.raw.get(start + 4..end).unwrap_or_default();
         start = end;
         let tally = match decode(entry, &mut bytes, &mut id, &mut parts)? {
             Entry::Rendered(tally) => {
@@ -1046,15 +1073,14 @@ impl<'e> BatchRun<'e> {
         let mut reader = spool.finish()?;
         let mut waiting_index = 0usize;
         let threads = self.threads();
-        type RenderJob = SharedWork<SpooledBlock, io::Result<RenderedBlock>>;
         let mut in_flight: VecDeque<Arc<RenderJob>> = VecDeque::new();
+        let mut entries = Vec::with_capacity(RENDER_BLOCK);
         loop {
             let mut block = SpooledBlock::default();
-            while block.ends.len() < RENDER_BLOCK {
-                let Some(waiting) = reader.next_raw(&mut block.raw)? else {
-                    break;
-                };
-                block.ends.push(block.raw.len());
+            entries.clear();
+            let more = reader.next_entries(&mut block.raw, &mut entries, RENDER_BLOCK)?;
+            for &(end, waiting) in &entries {
+                block.ends.push(end);
                 block.overflows.push(if waiting {
                     waiting_index += 1;
                     overflow_of(waiting_index - 1)
@@ -1062,20 +1088,30 @@ impl<'e> BatchRun<'e> {
                     None
                 });
             }
-            let last = block.ends.len() < RENDER_BLOCK;
+            let last = !more || block.ends.len() < RENDER_BLOCK;
             if threads <= 1 {
-                render_block(&block, &templates)?.write(sink)?;
+                render_block(&block, 0..block.ends.len(), &templates)?.write(sink)?;
             } else {
-                let job = Arc::new(SharedWork::new([block]));
-                let (on_pool, templates) = (Arc::clone(&job), Arc::clone(&templates));
-                self.spawn(move || on_pool.help(|block| render_block(&block, &templates)));
+                let pieces = (0..block.ends.len())
+                    .step_by(RENDER_PIECE)
+                    .map(|start| start..(start + RENDER_PIECE).min(block.ends.len()));
+                let job = Arc::new(RenderJob {
+                    pieces: SharedWork::new(pieces),
+                    block,
+                    templates: Arc::clone(&templates),
+                });
+                for _ in 1..threads.min(job.pieces.len() + 1) {
+                    let job = Arc::clone(&job);
+                    self.spawn(move || job.pieces.help(|range| job.render(range)));
+                }
                 in_flight.push_back(job);
             }
-            while in_flight.len() > threads || (last && !in_flight.is_empty()) {
+            // As in phase one: this thread renders pieces of the oldest block, then writes it.
+            while in_flight.len() > IN_FLIGHT || (last && !in_flight.is_empty()) {
                 let Some(next) = in_flight.pop_front() else {
                     break;
                 };
-                for rendered in next.finish(|block| render_block(&block, &templates)) {
+                for rendered in next.pieces.finish(|range| next.render(range)) {
                     rendered?.write(sink)?;
                 }
             }

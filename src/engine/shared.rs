@@ -20,9 +20,15 @@ pub(super) struct SharedWork<I, O> {
     /// How many pieces were handed out (it runs past their number once all are).
     claimed: AtomicUsize,
     /// How many pieces are done.
-    finished: Mutex<usize>,
+    finished: AtomicUsize,
+    /// Held to wait for the last piece, and to say it is done.
+    waiting: Mutex<()>,
     all_finished: Condvar,
 }
+
+/// How many times the waiting thread looks whether the last pieces are done before it sleeps:
+/// a piece takes tens of microseconds, and waking from a sleep can take as long.
+const SPINS: usize = 1 << 14;
 
 impl<I, O> SharedWork<I, O> {
     pub(super) fn new(inputs: impl IntoIterator<Item = I>) -> Self {
@@ -32,7 +38,8 @@ impl<I, O> SharedWork<I, O> {
             inputs,
             outputs,
             claimed: AtomicUsize::new(0),
-            finished: Mutex::new(0),
+            finished: AtomicUsize::new(0),
+            waiting: Mutex::new(()),
             all_finished: Condvar::new(),
         }
     }
@@ -55,9 +62,9 @@ impl<I, O> SharedWork<I, O> {
             };
             let done = run(taken);
             *lock(output) = Some(done);
-            let mut finished = lock(&self.finished);
-            *finished += 1;
-            if *finished == self.inputs.len() {
+            if self.finished.fetch_add(1, Ordering::AcqRel) + 1 == self.inputs.len() {
+                // Under the lock, so that a thread about to sleep cannot miss the news.
+                let _waiting = lock(&self.waiting);
                 self.all_finished.notify_all();
             }
         }
@@ -68,14 +75,20 @@ impl<I, O> SharedWork<I, O> {
     /// panic on the pool aborts the process: rayon's default, which the run keeps.)
     pub(super) fn finish(&self, run: impl FnMut(I) -> O) -> impl Iterator<Item = O> + '_ {
         self.help(run);
-        let mut finished = lock(&self.finished);
-        while *finished < self.inputs.len() {
-            finished = self
+        let done = || self.finished.load(Ordering::Acquire) == self.inputs.len();
+        let mut spins = 0;
+        while !done() && spins < SPINS {
+            std::hint::spin_loop();
+            spins += 1;
+        }
+        let mut waiting = lock(&self.waiting);
+        while !done() {
+            waiting = self
                 .all_finished
-                .wait(finished)
+                .wait(waiting)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-        drop(finished);
+        drop(waiting);
         self.outputs.iter().filter_map(|output| lock(output).take())
     }
 }

@@ -11,7 +11,7 @@
 //! - `DECIDED` / `WAITING`: the line, the id, the version, rule and both outcomes, the warnings,
 //!   then the attributes of both endings and the trace (each possibly empty).
 
-use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, Write};
 use std::ops::Range;
 
 use tempfile::SpooledTempFile;
@@ -178,24 +178,64 @@ impl SpoolReader {
     ) -> io::Result<Option<Entry>> {
         let mut entry = Vec::new();
         match self.next_raw(&mut entry)? {
-            Some(_) => decode(&entry, bytes, id, parts).map(Some),
+            Some(_) => decode(entry.get(4..).unwrap_or_default(), bytes, id, parts).map(Some),
             None => Ok(None),
         }
     }
 
-    /// Appends the next entry's bytes to `block`, for [`decode`]; whether it waited for its cap,
+    /// Appends whole entries to `block`, each with its length in front, until `entries` holds
+    /// `limit` of them: for each, where it ends in `block` and whether it waited for its cap.
+    /// False once the spool is read to its end. The entries in the reader's buffer are walked
+    /// and copied at once; only one cut by the buffer's end is read on its own.
+    pub(super) fn next_entries(
+        &mut self,
+        block: &mut Vec<u8>,
+        entries: &mut Vec<(usize, bool)>,
+        limit: usize,
+    ) -> io::Result<bool> {
+        while entries.len() < limit {
+            let available = self.file.fill_buf()?;
+            let base = block.len();
+            let mut walked = 0;
+            while entries.len() < limit {
+                let Some(length) = available.get(walked..).and_then(|a| a.first_chunk::<4>())
+                else {
+                    break;
+                };
+                let end = walked + 4 + u32::from_le_bytes(*length) as usize;
+                if end > available.len() {
+                    break;
+                }
+                entries.push((base + end, available.get(walked + 4) == Some(&WAITING)));
+                walked = end;
+            }
+            if walked > 0 {
+                block.extend_from_slice(available.get(..walked).unwrap_or_default());
+                self.file.consume(walked);
+                continue;
+            }
+            match self.next_raw(block)? {
+                Some(waiting) => entries.push((block.len(), waiting)),
+                None => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Appends the next entry to `block`, its length in front; whether it waited for its cap,
     /// or `None` at the end.
-    pub(super) fn next_raw(&mut self, block: &mut Vec<u8>) -> io::Result<Option<bool>> {
+    fn next_raw(&mut self, block: &mut Vec<u8>) -> io::Result<Option<bool>> {
         let mut length = [0u8; 4];
         match self.file.read_exact(&mut length) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
             Err(e) => return Err(e),
         }
+        block.extend_from_slice(&length);
         let length = u32::from_le_bytes(length) as usize;
         let start = block.len();
-        // Entries are short and were written by this run: room for one is made, then filled
-        // (a `take(..).read_to_end` for each cost this thread more than the reading).
+        // Entries were written by this run: room for one is made, then filled (a
+        // `take(..).read_to_end` for each cost more than the reading).
         block.resize(start + length, 0);
         self.file
             .read_exact(block.get_mut(start..).unwrap_or_default())?;
@@ -324,8 +364,10 @@ mod tests {
     use crate::engine::Tally;
     use crate::report::DecisionParts;
 
-    #[test]
-    fn the_spool_gives_back_what_was_written() {
+    type Written = Vec<(Entry, Vec<u8>, String, Option<DecisionParts>)>;
+
+    /// A spool of entries of every kind, and what they hold.
+    fn written_spool() -> (Spool, Written) {
         let mut spool = Spool::new();
         let mut written = Vec::new();
         // Enough entries to leave memory for the disk, numbers of every width.
@@ -371,6 +413,12 @@ mod tests {
                 Some(parts),
             ));
         }
+        (spool, written)
+    }
+
+    #[test]
+    fn the_spool_gives_back_what_was_written() {
+        let (spool, written) = written_spool();
         let Ok(mut reader) = spool.finish() else {
             panic!("the spool cannot be read back");
         };
@@ -393,5 +441,60 @@ mod tests {
             reader.next(&mut bytes, &mut id, &mut parts),
             Ok(None)
         ));
+    }
+
+    #[test]
+    fn entries_read_in_blocks_are_the_entries_written() {
+        let (spool, written) = written_spool();
+        let Ok(mut reader) = spool.finish() else {
+            panic!("the spool cannot be read back");
+        };
+        let (mut bytes, mut id, mut parts) = (Vec::new(), String::new(), DecisionParts::default());
+        let mut expected = written.into_iter();
+        // Limits that cut the reader's buffer anywhere, one entry at a time included.
+        for limit in [1, 7, 1000, 4096].into_iter().cycle() {
+            let (mut block, mut entries) = (Vec::new(), Vec::new());
+            let more = reader.next_entries(&mut block, &mut entries, limit);
+            let Ok(more) = more else {
+                panic!("reading entries failed: {more:?}");
+            };
+            assert!(
+                entries.len() == limit || !more,
+                "{} of {limit}",
+                entries.len()
+            );
+            let mut start = 0;
+            for (end, waiting) in entries {
+                let Some((entry, expected_bytes, expected_id, expected_parts)) = expected.next()
+                else {
+                    panic!("more entries read than written");
+                };
+                let Some(read) = block.get(start + 4..end) else {
+                    panic!("an entry out of its block");
+                };
+                start = end;
+                let decoded = super::decode(read, &mut bytes, &mut id, &mut parts);
+                assert!(
+                    matches!(decoded, Ok(e) if e == entry),
+                    "{decoded:?} for {entry:?}"
+                );
+                assert_eq!(
+                    waiting,
+                    matches!(entry, Entry::Decision { waiting: true, .. })
+                );
+                match expected_parts {
+                    None => assert!(bytes == expected_bytes),
+                    Some(expected) => {
+                        assert_eq!(id, expected_id);
+                        assert_eq!(parts, expected);
+                    }
+                }
+            }
+            assert_eq!(start, block.len());
+            if !more {
+                break;
+            }
+        }
+        assert!(expected.next().is_none(), "entries written were not read");
     }
 }
