@@ -107,6 +107,16 @@ impl Candidates {
 /// Appends a key so that byte order is key order, and no key's bytes are a prefix of another's:
 /// a tag in [`SortKey`]'s order, then big-endian numbers with the sign bit flipped, or text
 /// with each 0 byte doubled as `0 255` and closed by `0 0`.
+/// The first 16 bytes of an encoded key as a number, zeros after a shorter key: two keys whose
+/// numbers differ are in the order of their numbers (a key that ends before another is first).
+fn key_prefix(order: &[u8]) -> u128 {
+    let mut prefix = [0u8; 16];
+    for (to, from) in prefix.iter_mut().zip(order) {
+        *to = *from;
+    }
+    u128::from_be_bytes(prefix)
+}
+
 fn encode_key(out: &mut Vec<u8>, key: &SortKey) {
     match key {
         SortKey::Absent => out.push(0),
@@ -247,16 +257,22 @@ pub fn allocate(
         else {
             continue;
         };
-        // In key order, ties in input order.
-        let mut members: Vec<(&[u8], usize)> = (0..candidates.len())
+        // In key order, ties in input order. The keys' first 16 bytes are compared as a
+        // number, in the members themselves; only members that share them compare the rest.
+        let mut members: Vec<(u128, usize)> = (0..candidates.len())
             .filter_map(|i| {
                 candidates
                     .get(i)
                     .filter(|c| c.version == version && c.cap == cap_index)
-                    .map(|c| (c.order, i))
+                    .map(|c| (key_prefix(c.order), i))
             })
             .collect();
-        members.sort_unstable();
+        let order = |i: usize| candidates.get(i).map(|c| c.order);
+        members.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| order(a.1).cmp(&order(b.1)))
+                .then(a.1.cmp(&b.1))
+        });
         let caps_filter = cap.counts_caps.as_deref();
         let used_before = book.count(caps_filter, cap.counts_from);
         let mut used = used_before
@@ -325,7 +341,20 @@ mod tests {
     #[test]
     fn packed_keys_sort_as_the_keys_do() {
         let texts = [
-            "", "\0", "\0\0", "a", "a\0", "a\0b", "ab", "b", "é", "\u{ffff}",
+            "",
+            "\0",
+            "\0\0",
+            "a",
+            "a\0",
+            "a\0b",
+            "ab",
+            "b",
+            "é",
+            "\u{ffff}",
+            // Longer than a key's prefix, alone and after a date.
+            "SK-0000001-and-more",
+            "SK-0000001-and-more\0",
+            "SK-0000001-and-mord",
         ];
         let dates = [
             Date::MIN,
@@ -359,6 +388,10 @@ mod tests {
                     panic!("candidate {i} or {j} is missing");
                 };
                 assert_eq!(x.order.cmp(y.order), a.cmp(b), "{a:?} vs {b:?}");
+                let (p, q) = (super::key_prefix(x.order), super::key_prefix(y.order));
+                if p != q {
+                    assert_eq!(p.cmp(&q), a.cmp(b), "prefixes of {a:?} vs {b:?}");
+                }
             }
         }
     }
