@@ -365,11 +365,18 @@ impl ChunkJob {
         }
     }
 
-    /// Decides a piece, into a vector given back by an earlier chunk: the records it still
-    /// holds are dropped here, on a thread deciding records, and not on the one placing them.
+    /// Decides a piece, into a group this thread decided before: what its records still hold
+    /// is dropped here, on the thread that allocated it (freeing on another thread cost the
+    /// allocator's slow path).
     fn run(&self, piece: PieceInput) -> DecidedGroup {
         let phase = self.phase();
-        let mut group = lock(&self.spare).decided.pop().unwrap_or_default();
+        let thread = decider();
+        let mut group = lock(&self.spare)
+            .decided
+            .get_mut(thread)
+            .and_then(Vec::pop)
+            .unwrap_or_default();
+        group.thread = thread;
         group.clear();
         match piece {
             PieceInput::Lines(range) => {
@@ -418,15 +425,23 @@ enum Text {
 #[derive(Default)]
 struct Spare {
     records: Vec<Vec<RawRecord>>,
-    decided: Vec<DecidedGroup>,
+    /// Groups placed, by the thread that decided them (see [`decider`]).
+    decided: Vec<Vec<DecidedGroup>>,
     blocks: Vec<Vec<u8>>,
     spans: Vec<Vec<LineSpan>>,
+}
+
+/// The thread deciding records: 0 for the run's own, then the pool's threads from 1.
+fn decider() -> usize {
+    rayon::current_thread_index().map_or(0, |index| index + 1)
 }
 
 /// Records decided together, and the bytes their steps point into: their renderings and spool
 /// entries, in one buffer for the group instead of one for each record.
 #[derive(Default)]
 struct DecidedGroup {
+    /// The thread that decided it (see [`decider`]).
+    thread: usize,
     records: Vec<Processed>,
     bytes: Vec<u8>,
     /// The slots of the last case decided, for the next to be read into.
@@ -855,10 +870,17 @@ impl<'e> BatchRun<'e> {
     fn place_decided(&mut self, job: &ChunkJob, sink: &mut dyn RecordSink) -> io::Result<()> {
         for mut group in job.pieces.finish(|piece| job.run(piece)) {
             let placed = self.place_all(&mut group, &job.block.bytes, sink);
-            // The records go back as they are, and are dropped by the thread that fills the
-            // vector again: freeing on this thread what the pool allocated cost it a tenth of
-            // its time.
-            lock(&self.spare).decided.push(group);
+            // The records go back as they are, to be dropped by the thread that decided them
+            // when it fills the group again.
+            let mut spare = lock(&self.spare);
+            let thread = group.thread;
+            if spare.decided.len() <= thread {
+                spare.decided.resize_with(thread + 1, Vec::new);
+            }
+            if let Some(groups) = spare.decided.get_mut(thread) {
+                groups.push(group);
+            }
+            drop(spare);
             placed?;
         }
         Ok(())
