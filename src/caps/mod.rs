@@ -73,6 +73,12 @@ impl Candidates {
         });
     }
 
+    /// A candidate's encoded order keys.
+    fn order_of(&self, packed: &Packed) -> Option<&[u8]> {
+        let end = packed.order_start + packed.order_length as usize;
+        self.orders.get(packed.order_start..end)
+    }
+
     /// How many candidates there are.
     pub fn len(&self) -> usize {
         self.packed.len()
@@ -107,6 +113,16 @@ impl Candidates {
 /// Appends a key so that byte order is key order, and no key's bytes are a prefix of another's:
 /// a tag in [`SortKey`]'s order, then big-endian numbers with the sign bit flipped, or text
 /// with each 0 byte doubled as `0 255` and closed by `0 0`.
+/// A candidate of a cap, with what its allocation reads of it for most members.
+struct Member {
+    /// Its keys' first bytes (see [`key_prefix`]).
+    prefix: u128,
+    id_start: usize,
+    id_length: u32,
+    /// Its place among the candidates.
+    index: usize,
+}
+
 /// The first 16 bytes of an encoded key as a number, zeros after a shorter key: two keys whose
 /// numbers differ are in the order of their numbers (a key that ends before another is first).
 fn key_prefix(order: &[u8]) -> u128 {
@@ -259,19 +275,25 @@ pub fn allocate(
         };
         // In key order, ties in input order. The keys' first 16 bytes are compared as a
         // number, in the members themselves; only members that share them compare the rest.
-        let mut members: Vec<(u128, usize)> = (0..candidates.len())
+        let mut members: Vec<Member> = (0..candidates.len())
             .filter_map(|i| {
-                candidates
-                    .get(i)
-                    .filter(|c| c.version == version && c.cap == cap_index)
-                    .map(|c| (key_prefix(c.order), i))
+                let packed = candidates.packed.get(i)?;
+                let ours = packed.version as usize == version && packed.cap as usize == cap_index;
+                let order = candidates.order_of(packed)?;
+                ours.then(|| Member {
+                    prefix: key_prefix(order),
+                    id_start: packed.id_start,
+                    id_length: packed.id_length,
+                    index: i,
+                })
             })
             .collect();
         let order = |i: usize| candidates.get(i).map(|c| c.order);
         members.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| order(a.1).cmp(&order(b.1)))
-                .then(a.1.cmp(&b.1))
+            a.prefix
+                .cmp(&b.prefix)
+                .then_with(|| order(a.index).cmp(&order(b.index)))
+                .then(a.index.cmp(&b.index))
         });
         let caps_filter = cap.counts_caps.as_deref();
         let used_before = book.count(caps_filter, cap.counts_from);
@@ -291,26 +313,34 @@ pub fn allocate(
             left: 0,
         };
         let mut queue = 0u64;
-        for (_, index) in members {
-            let Some(candidate) = candidates.get(index) else {
+        for member in members {
+            let index = member.index;
+            // Only the id is read for most members, from the member: their candidates, in key
+            // order, are all over memory (reading them was most of the allocation's time).
+            let id_end = member.id_start + member.id_length as usize;
+            let Some(id) = candidates.ids.get(member.id_start..id_end) else {
                 continue;
             };
-            let allocation = if book.holds(candidate.id) || granted_ids.contains(candidate.id) {
+            let allocation = if book.holds(id) || granted_ids.contains(id) {
                 report.kept += 1;
                 Allocation::Granted { new: false }
             } else if used < cap.limit {
+                let as_of = candidates
+                    .packed
+                    .get(index)
+                    .map_or(Date::MIN, |packed| packed.as_of);
                 result.new_grants.push(NewGrant {
                     cap: cap.name.to_string(),
-                    case_id: candidate.id.to_string(),
+                    case_id: id.to_string(),
                     version: policy
                         .programs
                         .get(version)
                         .map(|p| p.version.to_string())
                         .unwrap_or_default(),
-                    as_of: candidate.as_of,
+                    as_of,
                 });
-                granted_ids.insert(candidate.id);
-                if counts(&cap.name, candidate.as_of, caps_filter, cap.counts_from) {
+                granted_ids.insert(id);
+                if counts(&cap.name, as_of, caps_filter, cap.counts_from) {
                     used += 1;
                 }
                 report.granted += 1;
