@@ -4,11 +4,12 @@
 #   scripts/bench.sh [CASES]        (default 1000000)
 #
 # It builds in release mode, generates CASES Storskog records with the deterministic generator,
-# then measures, median of 3 runs each: the typed-parse floor (serde into a derived struct with
+# then measures, median of 5 runs each: the typed-parse floor (serde into a derived struct with
 # borrowed strings, nothing else), `readmit eval` end to end (JSON Lines in, JSON Lines decisions
 # out, caps allocated, no ledger) on 1 thread and on all cores, and its peak RSS; and the
-# start-up of `readmit check` and of a one-case batch. Per-case costs of each stage come from
-# `cargo bench --bench stages`.
+# start-up of `readmit check` and of a one-case batch. The floor and both runs of `eval` take
+# turns, round after round, so that a slow spell of a shared machine falls on all three alike
+# and not on one ratio. Per-case costs of each stage come from `cargo bench --bench stages`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-1000000}
@@ -21,28 +22,38 @@ target/release/examples/gen "$count" > "$work/cases.jsonl"
 head -n 1 "$work/cases.jsonl" > "$work/one.jsonl"
 cores=$(nproc)
 
-# Median wall time (seconds) of three runs of a command; its peak RSS (KiB) from the last run.
-measure() {
-  local times=() rss=0
-  for _ in 1 2 3; do
-    /usr/bin/time -f "%e %M" -o "$work/time" "$@" > /dev/null 2>&1 || true
-    read -r t rss < "$work/time"
-    times+=("$t")
-  done
-  printf '%s %s\n' "$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p)" "$rss"
+# One run of a command: its wall time (seconds) and peak RSS (KiB), appended to the file $1.
+run_once() {
+  local into=$1
+  shift
+  /usr/bin/time -f "%e %M" -o "$work/time" "$@" > /dev/null 2>&1 || true
+  cat "$work/time" >> "$into"
 }
 
-read -r floor _ < <(measure target/release/examples/floor "$work/cases.jsonl")
-read -r one one_rss < <(measure "$bin" eval policies/storskog --cases "$work/cases.jsonl" -q --threads 1 --format jsonl)
-read -r all all_rss < <(measure "$bin" eval policies/storskog --cases "$work/cases.jsonl" -q --threads "$cores" --format jsonl)
-read -r check _ < <(measure "$bin" check policies/storskog)
-read -r single _ < <(measure "$bin" eval policies/storskog --cases "$work/one.jsonl" -q)
+# The median wall time of the runs in a file, and the largest peak RSS.
+median() {
+  printf '%s %s\n' "$(cut -d' ' -f1 "$1" | sort -n | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }')" \
+    "$(cut -d' ' -f2 "$1" | sort -n | tail -n 1)"
+}
+
+for _ in 1 2 3 4 5; do
+  run_once "$work/floor" target/release/examples/floor "$work/cases.jsonl"
+  run_once "$work/one" "$bin" eval policies/storskog --cases "$work/cases.jsonl" -q --threads 1 --format jsonl
+  run_once "$work/all" "$bin" eval policies/storskog --cases "$work/cases.jsonl" -q --threads "$cores" --format jsonl
+  run_once "$work/check" "$bin" check policies/storskog
+  run_once "$work/single" "$bin" eval policies/storskog --cases "$work/one.jsonl" -q
+done
+read -r floor _ < <(median "$work/floor")
+read -r one one_rss < <(median "$work/one")
+read -r all all_rss < <(median "$work/all")
+read -r check _ < <(median "$work/check")
+read -r single _ < <(median "$work/single")
 
 row() { # name seconds
   awk -v n="$1" -v t="$2" -v c="$count" 'BEGIN { printf "| %-52s | %10.0f | %8.0f |\n", n, c / t, t * 1e9 / c }'
 }
 echo
-echo "$count Storskog cases, $(nproc) cores, median of 3 runs"
+echo "$count Storskog cases, $(nproc) cores, median of 5 runs (taking turns)"
 echo
 echo "| what                                                 |    cases/s |  ns/case |"
 echo "|------------------------------------------------------|-----------:|---------:|"
