@@ -416,6 +416,23 @@ mod tests {
         (spool, written)
     }
 
+    /// What an entry read back holds against what was written: a rendered record's bytes, or
+    /// a decision's id and parts.
+    fn holds_as_written(
+        bytes: &[u8],
+        id: &str,
+        parts: &DecisionParts,
+        (expected_bytes, expected_id, expected_parts): (Vec<u8>, String, Option<DecisionParts>),
+    ) {
+        match expected_parts {
+            None => assert!(bytes == expected_bytes),
+            Some(expected) => {
+                assert_eq!(id, expected_id);
+                assert_eq!(parts, &expected);
+            }
+        }
+    }
+
     #[test]
     fn the_spool_gives_back_what_was_written() {
         let (spool, written) = written_spool();
@@ -429,13 +446,12 @@ mod tests {
                 matches!(read, Ok(Some(e)) if e == entry),
                 "{read:?} for {entry:?}"
             );
-            match expected_parts {
-                None => assert!(bytes == expected_bytes),
-                Some(expected) => {
-                    assert_eq!(id, expected_id);
-                    assert_eq!(parts, expected);
-                }
-            }
+            holds_as_written(
+                &bytes,
+                &id,
+                &parts,
+                (expected_bytes, expected_id, expected_parts),
+            );
         }
         assert!(matches!(
             reader.next(&mut bytes, &mut id, &mut parts),
@@ -482,13 +498,12 @@ mod tests {
                     waiting,
                     matches!(entry, Entry::Decision { waiting: true, .. })
                 );
-                match expected_parts {
-                    None => assert!(bytes == expected_bytes),
-                    Some(expected) => {
-                        assert_eq!(id, expected_id);
-                        assert_eq!(parts, expected);
-                    }
-                }
+                holds_as_written(
+                    &bytes,
+                    &id,
+                    &parts,
+                    (expected_bytes, expected_id, expected_parts),
+                );
             }
             assert_eq!(start, block.len());
             if !more {
