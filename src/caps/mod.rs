@@ -110,9 +110,6 @@ impl Candidates {
     }
 }
 
-/// Appends a key so that byte order is key order, and no key's bytes are a prefix of another's:
-/// a tag in [`SortKey`]'s order, then big-endian numbers with the sign bit flipped, or text
-/// with each 0 byte doubled as `0 255` and closed by `0 0`.
 /// A candidate of a cap, with what its allocation reads of it for most members.
 struct Member {
     /// Its keys' first bytes (see [`key_prefix`]).
@@ -133,6 +130,9 @@ fn key_prefix(order: &[u8]) -> u128 {
     u128::from_be_bytes(prefix)
 }
 
+/// Appends a key so that byte order is key order, and no key's bytes are a prefix of another's:
+/// a tag in [`SortKey`]'s order, then big-endian numbers with the sign bit flipped, or text
+/// with each 0 byte doubled as `0 255` and closed by `0 0`.
 fn encode_key(out: &mut Vec<u8>, key: &SortKey) {
     match key {
         SortKey::Absent => out.push(0),

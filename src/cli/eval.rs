@@ -438,9 +438,11 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
         if matches!(output_format, OutputFormat::Jsonl | OutputFormat::Json) {
             run = run.rendering_json();
         }
-        if let Some(threads) = args.threads {
-            run = run.with_threads(threads);
-        }
+        // All cores by default: the run's own thread is one of them (see `BatchRun`).
+        let threads = args.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
+        run = run.with_threads(threads);
         run = run.with_cancel(super::INTERRUPTED.clone());
         if let Ok(metadata) = std::fs::metadata(&args.cases) {
             if metadata.is_file() {

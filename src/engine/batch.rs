@@ -405,9 +405,11 @@ impl Drop for ChunkJob {
     fn drop(&mut self) {
         let mut spare = lock(&self.spare);
         if self.block.bytes.capacity() > 0 {
-            spare.blocks.push(std::mem::take(&mut self.block.bytes));
+            keep(&mut spare.blocks, std::mem::take(&mut self.block.bytes));
         }
-        spare.spans.push(std::mem::take(&mut self.spans));
+        if self.spans.capacity() > 0 {
+            keep(&mut spare.spans, std::mem::take(&mut self.spans));
+        }
     }
 }
 
@@ -429,6 +431,21 @@ struct Spare {
     decided: Vec<Vec<DecidedGroup>>,
     blocks: Vec<Vec<u8>>,
     spans: Vec<Vec<LineSpan>>,
+}
+
+/// How many of each kind of chunk-sized buffer are kept to reuse: more than are ever in flight
+/// at once, so that a caller that never takes them back (see [`BatchRun::chunk_buffer`]) does
+/// not make the lists grow.
+const SPARES_KEPT: usize = IN_FLIGHT + 6;
+
+/// How many decided groups each thread keeps to reuse: as many as can be in flight at once.
+const GROUPS_KEPT: usize = (IN_FLIGHT + 2) * super::input::CHUNK / PIECE;
+
+/// Keeps a chunk-sized buffer to reuse, unless enough are kept already.
+fn keep<T>(spares: &mut Vec<T>, buffer: T) {
+    if spares.len() < SPARES_KEPT {
+        spares.push(buffer);
+    }
 }
 
 /// The thread deciding records: 0 for the run's own, then the pool's threads from 1.
@@ -489,10 +506,11 @@ pub struct BatchRun<'e> {
     candidates: Candidates,
     /// The first record errors, with their text.
     pub error_contexts: Vec<ErrorContext>,
-    /// The threads the run decides records on, its own included.
-    threads: usize,
+    /// The threads the run decides records on, its own included, when set
+    /// ([`Self::with_threads`]); else rayon's global pool's, and its pool is the global one.
+    threads: Option<usize>,
     /// The other threads (one fewer than `threads`), made when first needed; rayon's global
-    /// pool if they cannot be made.
+    /// pool if the number of threads is not set or they cannot be made.
     pool: Option<Arc<rayon::ThreadPool>>,
     /// The last chunks, being decided (more than one thread; see [`Self::push_chunk`]).
     in_flight: VecDeque<Arc<ChunkJob>>,
@@ -630,7 +648,7 @@ impl<'e> BatchRun<'e> {
             spool: None,
             candidates: Candidates::default(),
             error_contexts: Vec::new(),
-            threads: std::thread::available_parallelism().map_or(1, usize::from),
+            threads: None,
             pool: None,
             in_flight: VecDeque::new(),
             spare: Arc::default(),
@@ -706,16 +724,16 @@ impl<'e> BatchRun<'e> {
 
     /// Runs phase one on `threads` threads instead of all cores.
     pub fn with_threads(mut self, threads: usize) -> Self {
-        self.threads = threads.max(1);
+        self.threads = Some(threads.max(1));
         self.pool = None;
         self
     }
 
     /// Runs a job on the run's other threads, without waiting for it.
     fn spawn(&mut self, job: impl FnOnce() + Send + 'static) {
-        if self.pool.is_none() {
+        if let (None, Some(threads)) = (&self.pool, self.threads) {
             self.pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(self.threads.saturating_sub(1).max(1))
+                .num_threads(threads.saturating_sub(1).max(1))
                 .build()
                 .ok()
                 .map(Arc::new);
@@ -728,7 +746,7 @@ impl<'e> BatchRun<'e> {
 
     /// The threads phase one runs on, the run's own included.
     fn threads(&self) -> usize {
-        self.threads
+        self.threads.unwrap_or_else(rayon::current_num_threads)
     }
 
     /// Phase one for a chunk, and its records placed in order. With more than one thread, the
@@ -785,7 +803,7 @@ impl<'e> BatchRun<'e> {
                         self.place_all(&mut group, &[], sink)?;
                         group.clear();
                     }
-                    lock(&self.spare).records.push(chunk);
+                    keep(&mut lock(&self.spare).records, chunk);
                 }
                 Work::Lines(block) => {
                     let mut spans = lock(&self.spare).spans.pop().unwrap_or_default();
@@ -801,8 +819,8 @@ impl<'e> BatchRun<'e> {
                         group.clear();
                     }
                     let mut spare = lock(&self.spare);
-                    spare.spans.push(spans);
-                    spare.blocks.push(block.bytes);
+                    keep(&mut spare.spans, spans);
+                    keep(&mut spare.blocks, block.bytes);
                 }
             }
             return Ok(());
@@ -832,7 +850,7 @@ impl<'e> BatchRun<'e> {
                     pieces.push(PieceInput::Records(piece));
                 }
                 drop(records);
-                lock(&self.spare).records.push(chunk);
+                keep(&mut lock(&self.spare).records, chunk);
                 (LineBlock::default(), Vec::new(), SharedWork::new(pieces))
             }
         };
@@ -847,7 +865,9 @@ impl<'e> BatchRun<'e> {
             pieces,
             spare: Arc::clone(&self.spare),
         });
-        for _ in 1..self.threads().min(job.pieces.len() + 1) {
+        // As many jobs as other threads can take pieces; a chunk of one piece is decided by
+        // this thread when it places it (a one-case batch starts no thread at all).
+        for _ in 1..self.threads().min(job.pieces.len()) {
             let job = Arc::clone(&job);
             self.spawn(move || job.help());
         }
@@ -878,7 +898,9 @@ impl<'e> BatchRun<'e> {
                 spare.decided.resize_with(thread + 1, Vec::new);
             }
             if let Some(groups) = spare.decided.get_mut(thread) {
-                groups.push(group);
+                if groups.len() < GROUPS_KEPT {
+                    groups.push(group);
+                }
             }
             drop(spare);
             placed?;
@@ -1089,9 +1111,9 @@ impl<'e> BatchRun<'e> {
         let Some(templates) = self.templates.clone() else {
             return Ok(());
         };
-        // Blocks of records are read back raw and decoded and rendered on the pool, a block per
-        // thread at a time, while this thread writes the blocks before them in order, and
-        // renders the oldest itself when no other thread has taken it yet.
+        // Blocks of records are read back raw, then decoded and rendered in pieces by the pool's
+        // threads and by this one, which renders pieces of the oldest block still being rendered
+        // and writes it; [`IN_FLIGHT`] blocks stay ahead of it.
         let mut reader = spool.finish()?;
         let mut waiting_index = 0usize;
         let threads = self.threads();
@@ -1122,7 +1144,7 @@ impl<'e> BatchRun<'e> {
                     block,
                     templates: Arc::clone(&templates),
                 });
-                for _ in 1..threads.min(job.pieces.len() + 1) {
+                for _ in 1..threads.min(job.pieces.len()) {
                     let job = Arc::clone(&job);
                     self.spawn(move || job.pieces.help(|range| job.render(range)));
                 }
@@ -1153,5 +1175,68 @@ impl<'e> BatchRun<'e> {
         let allocation = caps::allocate(&self.engine.policy, &candidates, book);
         self.complete(&allocation, sink)?;
         Ok(allocation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{BatchRun, RawRecord, lock};
+    use crate::engine::{CollectSink, Engine, EvalOptions};
+
+    fn storskog() -> Engine {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/storskog");
+        Engine::load(&path).unwrap_or_else(|d| panic!("policies/storskog does not load: {d:?}"))
+    }
+
+    fn record(line: usize) -> RawRecord {
+        RawRecord::Json {
+            line,
+            text: format!(r#"{{"id":"SK-{line}","nationality":"SY","entry_date":"2015-10-03"}}"#),
+        }
+    }
+
+    #[test]
+    fn a_chunk_of_one_piece_starts_no_thread() {
+        let engine = storskog();
+        let mut run = BatchRun::new(&engine, EvalOptions::default()).with_threads(4);
+        let mut out = CollectSink(Vec::new());
+        assert!(run.push_chunk(vec![record(1)], &mut out).is_ok());
+        assert!(run.flush(&mut out).is_ok());
+        assert!(run.pool.is_none(), "a pool was made for one record");
+        assert_eq!(out.0.len(), 1);
+    }
+
+    #[test]
+    fn spare_buffers_stay_few_however_many_chunks_pass() {
+        let engine = storskog();
+        for threads in [1, 2, 3] {
+            let mut run = BatchRun::new(&engine, EvalOptions::default()).with_threads(threads);
+            let mut out = CollectSink(Vec::new());
+            for line in 1..=2_000 {
+                // Chunks of one record and of many pieces, in turn.
+                let chunk = if line % 2 == 0 {
+                    vec![record(line)]
+                } else {
+                    (0..300).map(|i| record(line * 1_000 + i)).collect()
+                };
+                assert!(run.push_chunk(chunk, &mut out).is_ok());
+            }
+            assert!(run.flush(&mut out).is_ok());
+            assert_eq!(out.0.len(), 1_000 + 1_000 * 300);
+            let spare = lock(&run.spare);
+            let groups: usize = spare.decided.iter().map(Vec::len).sum();
+            assert!(spare.spans.len() <= 8, "{} spans", spare.spans.len());
+            assert!(
+                spare.records.len() <= 8,
+                "{} record vectors",
+                spare.records.len()
+            );
+            assert!(
+                groups <= super::GROUPS_KEPT * threads,
+                "{groups} groups on {threads} threads"
+            );
+        }
     }
 }
