@@ -254,12 +254,7 @@ impl RecordSink for CliSink {
             }
             return self.writer.emit_lines(lines, records.len(), &mut self.out);
         }
-        let mut start = 0;
-        for &(end, tally) in records {
-            self.rendered(lines.get(start..end).unwrap_or_default(), tally)?;
-            start = end + 1;
-        }
-        Ok(())
+        crate::engine::each_rendered(lines, records, |bytes, tally| self.rendered(bytes, tally))
     }
 }
 

@@ -79,13 +79,23 @@ pub trait RecordSink {
     /// and its tally. By default each goes to [`Self::rendered`] in turn; a sink that writes
     /// JSON Lines may write them whole.
     fn rendered_lines(&mut self, lines: &[u8], records: &[(usize, Tally)]) -> io::Result<()> {
-        let mut start = 0;
-        for &(end, tally) in records {
-            self.rendered(lines.get(start..end).unwrap_or_default(), tally)?;
-            start = end + 1;
-        }
-        Ok(())
+        each_rendered(lines, records, |bytes, tally| self.rendered(bytes, tally))
     }
+}
+
+/// Hands each record of a block given to [`RecordSink::rendered_lines`] to `take`, without its
+/// line end, with its tally.
+pub(crate) fn each_rendered(
+    lines: &[u8],
+    records: &[(usize, Tally)],
+    mut take: impl FnMut(&[u8], Tally) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut start = 0;
+    for &(end, tally) in records {
+        take(lines.get(start..end).unwrap_or_default(), tally)?;
+        start = end + 1;
+    }
+    Ok(())
 }
 
 /// A record error with the text of its record, for a diagnostic.
@@ -168,6 +178,26 @@ struct PhaseOne<'a> {
 }
 
 impl PhaseOne<'_> {
+    /// Phase one for the records of a block's lines (`bytes` are the block's), into `group`.
+    fn decide_lines(&self, bytes: &[u8], spans: &[LineSpan], group: &mut DecidedGroup) {
+        for span in spans {
+            let processed = self.process_line(bytes, span, group);
+            group.records.push(processed);
+        }
+    }
+
+    /// Phase one for records read, into `group`.
+    fn decide_records(
+        &self,
+        records: impl IntoIterator<Item = RawRecord>,
+        group: &mut DecidedGroup,
+    ) {
+        for raw in records {
+            let processed = self.process(raw, group);
+            group.records.push(processed);
+        }
+    }
+
     /// Phase one for the record of a block's line (`bytes` are the block's).
     fn process_line(&self, bytes: &[u8], span: &LineSpan, group: &mut DecidedGroup) -> Processed {
         let record = bytes.get(span.start..span.end).unwrap_or_default();
@@ -370,27 +400,13 @@ impl ChunkJob {
     /// allocator's slow path).
     fn run(&self, piece: PieceInput) -> DecidedGroup {
         let phase = self.phase();
-        let thread = decider();
-        let mut group = lock(&self.spare)
-            .decided
-            .get_mut(thread)
-            .and_then(Vec::pop)
-            .unwrap_or_default();
-        group.thread = thread;
-        group.clear();
+        let mut group = lock(&self.spare).group_for(decider());
         match piece {
             PieceInput::Lines(range) => {
-                for span in self.spans.get(range).unwrap_or_default() {
-                    let processed = phase.process_line(&self.block.bytes, span, &mut group);
-                    group.records.push(processed);
-                }
+                let spans = self.spans.get(range).unwrap_or_default();
+                phase.decide_lines(&self.block.bytes, spans, &mut group);
             }
-            PieceInput::Records(raws) => {
-                for raw in raws {
-                    let processed = phase.process(raw, &mut group);
-                    group.records.push(processed);
-                }
-            }
+            PieceInput::Records(raws) => phase.decide_records(raws, &mut group),
         }
         group
     }
@@ -431,6 +447,33 @@ struct Spare {
     decided: Vec<Vec<DecidedGroup>>,
     blocks: Vec<Vec<u8>>,
     spans: Vec<Vec<LineSpan>>,
+}
+
+impl Spare {
+    /// An empty group for `thread` to decide into: one it decided before, if any.
+    fn group_for(&mut self, thread: usize) -> DecidedGroup {
+        let mut group = self
+            .decided
+            .get_mut(thread)
+            .and_then(Vec::pop)
+            .unwrap_or_default();
+        group.thread = thread;
+        group.clear();
+        group
+    }
+
+    /// Keeps a placed group, as it is, for the thread that decided it.
+    fn give_back(&mut self, group: DecidedGroup) {
+        let thread = group.thread;
+        if self.decided.len() <= thread {
+            self.decided.resize_with(thread + 1, Vec::new);
+        }
+        if let Some(groups) = self.decided.get_mut(thread)
+            && groups.len() < GROUPS_KEPT
+        {
+            groups.push(group);
+        }
+    }
 }
 
 /// How many of each kind of chunk-sized buffer are kept to reuse: more than are ever in flight
@@ -563,6 +606,18 @@ impl RenderJob {
     fn render(&self, range: Range<usize>) -> io::Result<RenderedBlock> {
         render_block(&self.block, range, &self.templates)
     }
+
+    /// Renders pieces no other thread took, until none is left.
+    fn help(&self) {
+        self.pieces.help(|range| self.render(range));
+    }
+}
+
+/// `0..len` in ranges of `size`, the last one shorter.
+fn ranges(len: usize, size: usize) -> impl Iterator<Item = Range<usize>> {
+    (0..len)
+        .step_by(size.max(1))
+        .map(move |start| start..(start + size).min(len))
 }
 
 /// A block of records rendered, each followed by a line end, with where each ends (before its
@@ -744,6 +799,16 @@ impl<'e> BatchRun<'e> {
         }
     }
 
+    /// Lets the run's other threads help with `job`, of `pieces` pieces: as many as can take
+    /// one while this thread takes another (a job of one piece is left to this thread, so a
+    /// one-case batch starts no thread at all).
+    fn share<J: Send + Sync + 'static>(&mut self, job: &Arc<J>, pieces: usize, help: fn(&J)) {
+        for _ in 1..self.threads().min(pieces) {
+            let job = Arc::clone(job);
+            self.spawn(move || help(&job));
+        }
+    }
+
     /// The threads phase one runs on, the run's own included.
     fn threads(&self) -> usize {
         self.threads.unwrap_or_else(rayon::current_num_threads)
@@ -798,8 +863,7 @@ impl<'e> BatchRun<'e> {
                 Work::Records(mut chunk) => {
                     let mut group = DecidedGroup::default();
                     for raw in chunk.drain(..) {
-                        let processed = phase(self).process(raw, &mut group);
-                        group.records.push(processed);
+                        phase(self).decide_records([raw], &mut group);
                         self.place_all(&mut group, &[], sink)?;
                         group.clear();
                     }
@@ -810,11 +874,7 @@ impl<'e> BatchRun<'e> {
                     split_lines(&block, &mut spans);
                     let mut group = DecidedGroup::default();
                     for together in spans.chunks(PLACED_TOGETHER) {
-                        let phase = phase(self);
-                        for span in together {
-                            let processed = phase.process_line(&block.bytes, span, &mut group);
-                            group.records.push(processed);
-                        }
+                        phase(self).decide_lines(&block.bytes, together, &mut group);
                         self.place_all(&mut group, &block.bytes, sink)?;
                         group.clear();
                     }
@@ -833,10 +893,7 @@ impl<'e> BatchRun<'e> {
             Work::Lines(block) => {
                 let mut spans = lock(&self.spare).spans.pop().unwrap_or_default();
                 split_lines(&block, &mut spans);
-                let pieces = (0..spans.len())
-                    .step_by(PIECE)
-                    .map(|start| PieceInput::Lines(start..(start + PIECE).min(spans.len())));
-                let pieces = SharedWork::new(pieces);
+                let pieces = SharedWork::new(ranges(spans.len(), PIECE).map(PieceInput::Lines));
                 (block, spans, pieces)
             }
             Work::Records(mut chunk) => {
@@ -865,12 +922,7 @@ impl<'e> BatchRun<'e> {
             pieces,
             spare: Arc::clone(&self.spare),
         });
-        // As many jobs as other threads can take pieces; a chunk of one piece is decided by
-        // this thread when it places it (a one-case batch starts no thread at all).
-        for _ in 1..self.threads().min(job.pieces.len()) {
-            let job = Arc::clone(&job);
-            self.spawn(move || job.help());
-        }
+        self.share(&job, job.pieces.len(), ChunkJob::help);
         self.in_flight.push_back(job);
         let mut placed = Ok(());
         while self.in_flight.len() > IN_FLIGHT && placed.is_ok() {
@@ -892,17 +944,7 @@ impl<'e> BatchRun<'e> {
             let placed = self.place_all(&mut group, &job.block.bytes, sink);
             // The records go back as they are, to be dropped by the thread that decided them
             // when it fills the group again.
-            let mut spare = lock(&self.spare);
-            let thread = group.thread;
-            if spare.decided.len() <= thread {
-                spare.decided.resize_with(thread + 1, Vec::new);
-            }
-            if let Some(groups) = spare.decided.get_mut(thread) {
-                if groups.len() < GROUPS_KEPT {
-                    groups.push(group);
-                }
-            }
-            drop(spare);
+            lock(&self.spare).give_back(group);
             placed?;
         }
         Ok(())
@@ -1136,18 +1178,12 @@ impl<'e> BatchRun<'e> {
             if threads <= 1 {
                 render_block(&block, 0..block.ends.len(), &templates)?.write(sink)?;
             } else {
-                let pieces = (0..block.ends.len())
-                    .step_by(RENDER_PIECE)
-                    .map(|start| start..(start + RENDER_PIECE).min(block.ends.len()));
                 let job = Arc::new(RenderJob {
-                    pieces: SharedWork::new(pieces),
+                    pieces: SharedWork::new(ranges(block.ends.len(), RENDER_PIECE)),
                     block,
                     templates: Arc::clone(&templates),
                 });
-                for _ in 1..threads.min(job.pieces.len()) {
-                    let job = Arc::clone(&job);
-                    self.spawn(move || job.pieces.help(|range| job.render(range)));
-                }
+                self.share(&job, job.pieces.len(), RenderJob::help);
                 in_flight.push_back(job);
             }
             // As in phase one: this thread renders pieces of the oldest block, then writes it.

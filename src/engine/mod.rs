@@ -13,6 +13,7 @@ mod spool;
 use std::path::Path;
 use std::sync::Arc;
 
+pub(crate) use batch::each_rendered;
 pub use batch::{BatchRun, ErrorContext, RawRecord, RecordSink, Tally};
 pub use input::{CHUNK, InputError, InputFormat, read_batch};
 
