@@ -31,9 +31,24 @@ type Get = Box<dyn for<'c> Fn(&mut Ctx<'c>) -> Val<'c> + Send + Sync>;
 #[derive(Clone, Default)]
 pub struct FastCode(Arc<Compiled>);
 
+/// A let's code, and where a case keeps its value once computed.
+pub(super) enum CompiledLet {
+    /// A let that is a condition (`and`, a comparison, `in`, …), whose value is always true or
+    /// false: kept as bit `bit` of the context's truths, and computed by a test, so that no
+    /// [`Val`] is built for it.
+    Truth { bit: u32, test: Test },
+    /// Any other let: kept in the context's values, at `place`.
+    Value { place: usize, get: Get },
+}
+
+/// How many truth lets a context keeps as bits; the lets past them are kept as values.
+pub(super) const TRUTH_BITS: u32 = u64::BITS;
+
 #[derive(Default)]
 pub(super) struct Compiled {
-    pub(super) lets: Vec<Get>,
+    pub(super) lets: Vec<CompiledLet>,
+    /// How many lets are kept as values (see [`CompiledLet::Value`]).
+    pub(super) value_lets: usize,
     pub(super) rules: Vec<Test>,
     pub(super) warnings: Vec<Test>,
     /// The trees of the nodes that have no closure of their own, by the index their closure
@@ -60,7 +75,26 @@ impl FastCode {
     /// Compiles a version's lets, rules and warnings (the program's own `fast` is not read).
     pub fn of(program: &Program) -> FastCode {
         let mut builder = Builder { trees: Vec::new() };
-        let lets = program.lets.iter().map(|l| builder.get(l)).collect();
+        let (mut truths, mut values) = (0, 0);
+        let lets = program
+            .lets
+            .iter()
+            .map(|definition| {
+                if is_truth(definition) && truths < TRUTH_BITS {
+                    truths += 1;
+                    CompiledLet::Truth {
+                        bit: truths - 1,
+                        test: builder.test(definition),
+                    }
+                } else {
+                    values += 1;
+                    CompiledLet::Value {
+                        place: values - 1,
+                        get: builder.get(definition),
+                    }
+                }
+            })
+            .collect();
         let rules = program
             .rules
             .iter()
@@ -84,6 +118,7 @@ impl FastCode {
             .collect();
         FastCode(Arc::new(Compiled {
             lets,
+            value_lets: values,
             rules,
             warnings,
             trees: builder.trees,
@@ -142,6 +177,25 @@ fn any(mut parts: Vec<Test>) -> Test {
             test(move |c| parts.iter().any(|p| p(c)))
         }
     }
+}
+
+/// Whether a node is a condition, whose value is always `true` or `false` (never absent) on
+/// both paths: what [`Ctx::eval`] answers with [`Ctx::truth`].
+pub(super) fn is_truth(node: &Node) -> bool {
+    matches!(
+        node,
+        Node::SlotPresent(_)
+            | Node::CompareSlots { .. }
+            | Node::CompareSlotConst { .. }
+            | Node::RecordSlotPresent { .. }
+            | Node::Not(_)
+            | Node::And(_)
+            | Node::Or(_)
+            | Node::Compare { .. }
+            | Node::InSet { .. }
+            | Node::In { .. }
+            | Node::Quantifier { .. }
+    )
 }
 
 /// A constant that borrows nothing, as a value of any lifetime; `None` for text, lists and
@@ -255,7 +309,7 @@ impl Builder {
             }
             Node::Let(index) => {
                 let index = *index;
-                test(move |c| matches!(c.fast_let(index), Val::Bool(true)))
+                test(move |c| c.fast_let_holds(index))
             }
             Node::Not(e) => {
                 let e = self.test(e);

@@ -16,6 +16,7 @@ mod value;
 
 use std::sync::Arc;
 
+use fast::CompiledLet;
 pub use fast::FastCode;
 pub use trace::{ConditionTrace, RuleTrace, Trace};
 pub use value::{Scalar, SortKey, Val};
@@ -55,9 +56,13 @@ pub struct Decided {
 struct Ctx<'a> {
     program: &'a Program,
     case: &'a [Value],
-    /// Each let's value once computed; inline up to 8 lets, so that a case allocates nothing
+    /// Which truth lets are computed (a bit each, see [`fast::CompiledLet::Truth`]) …
+    known_truths: u64,
+    /// … and which of those hold.
+    truths: u64,
+    /// The other lets' values once computed; inline up to 4, so that a case allocates nothing
     /// (and a context stays small enough to set up cheaply).
-    lets: smallvec::SmallVec<[Option<Val<'a>>; 8]>,
+    values: smallvec::SmallVec<[Option<Val<'a>>; 4]>,
     vars: smallvec::SmallVec<[Val<'a>; 4]>,
 }
 
@@ -160,7 +165,9 @@ impl<'a> Ctx<'a> {
         Ctx {
             program,
             case,
-            lets: no_lets_yet(program.lets.len()),
+            known_truths: 0,
+            truths: 0,
+            values: no_values_yet(program.fast.compiled().value_lets),
             vars: smallvec::SmallVec::new(),
         }
     }
@@ -357,39 +364,92 @@ impl<'a> Ctx<'a> {
         self.case.get(slot).map_or(Val::Absent, Val::of)
     }
 
-    /// A let's value, computed on first use and kept for the rest of the case.
+    /// A let's value, computed on first use and kept for the rest of the case. The trees are
+    /// walked here; [`Ctx::fast_let`] runs the closures, and both keep values in the same
+    /// places, so a let read by both paths is computed once. A program built without its
+    /// closures has no places for its lets: they are computed at each read.
     fn let_value(&mut self, index: usize) -> Val<'a> {
-        if let Some(Some(v)) = self.lets.get(index) {
-            return *v;
-        }
-        let value = match self.program.lets.get(index) {
-            Some(definition) => self.eval(definition),
-            None => Val::Absent,
+        let program = self.program;
+        let Some(definition) = program.lets.get(index) else {
+            return Val::Absent;
         };
-        if let Some(slot) = self.lets.get_mut(index) {
-            *slot = Some(value);
+        match program.fast.compiled().lets.get(index) {
+            Some(CompiledLet::Truth { bit, .. }) => {
+                let mask = 1u64 << bit;
+                if self.known_truths & mask == 0 {
+                    let holds = self.outside_quantifiers(|c| c.truth(definition));
+                    self.keep_truth(mask, holds);
+                }
+                Val::Bool(self.truths & mask != 0)
+            }
+            Some(CompiledLet::Value { place, .. }) => {
+                if let Some(Some(value)) = self.values.get(*place) {
+                    return *value;
+                }
+                let value = self.outside_quantifiers(|c| c.eval(definition));
+                if let Some(kept) = self.values.get_mut(*place) {
+                    *kept = Some(value);
+                }
+                value
+            }
+            None => self.outside_quantifiers(|c| c.eval(definition)),
         }
-        value
     }
 
-    /// A let's value by its closure, computed on first use and kept for the rest of the case
-    /// (the same cache as [`Ctx::let_value`]: a let read by both paths is computed once).
+    /// Runs `compute` as if no quantifier were open. A let is defined outside every quantifier,
+    /// so the variables of its own quantifiers are numbered from an empty stack, whichever
+    /// quantifier's body reads it first.
+    fn outside_quantifiers<T>(&mut self, compute: impl FnOnce(&mut Self) -> T) -> T {
+        if self.vars.is_empty() {
+            return compute(self);
+        }
+        let open = std::mem::take(&mut self.vars);
+        let result = compute(self);
+        self.vars = open;
+        result
+    }
+
+    fn keep_truth(&mut self, mask: u64, holds: bool) {
+        self.known_truths |= mask;
+        if holds {
+            self.truths |= mask;
+        }
+    }
+
+    /// A let's value by its closure (see [`Ctx::let_value`]).
     fn fast_let(&mut self, index: usize) -> Val<'a> {
-        if let Some(Some(v)) = self.lets.get(index) {
-            return *v;
-        }
         let program = self.program;
-        let value = match program.fast.compiled().lets.get(index) {
-            Some(compiled) => compiled(self),
-            None => match program.lets.get(index) {
-                Some(definition) => self.eval(definition),
-                None => Val::Absent,
-            },
-        };
-        if let Some(slot) = self.lets.get_mut(index) {
-            *slot = Some(value);
+        match program.fast.compiled().lets.get(index) {
+            Some(CompiledLet::Truth { .. }) => Val::Bool(self.fast_let_holds(index)),
+            Some(CompiledLet::Value { place, get }) => {
+                if let Some(Some(value)) = self.values.get(*place) {
+                    return *value;
+                }
+                let value = self.outside_quantifiers(|c| get(c));
+                if let Some(kept) = self.values.get_mut(*place) {
+                    *kept = Some(value);
+                }
+                value
+            }
+            None => self.let_value(index),
         }
-        value
+    }
+
+    /// Whether a let holds, by its closure: a truth let is answered from its bit.
+    fn fast_let_holds(&mut self, index: usize) -> bool {
+        let program = self.program;
+        match program.fast.compiled().lets.get(index) {
+            Some(CompiledLet::Truth { bit, test }) => {
+                let mask = 1u64 << bit;
+                if self.known_truths & mask != 0 {
+                    return self.truths & mask != 0;
+                }
+                let holds = self.outside_quantifiers(|c| test(c));
+                self.keep_truth(mask, holds);
+                holds
+            }
+            _ => matches!(self.fast_let(index), Val::Bool(true)),
+        }
     }
 
     /// An operand's value: case slots, constants and quantifier variables read in place, so the
@@ -506,11 +566,11 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// A let cache with nothing computed yet, built in place when it fits inline (as it does for
-/// every shipped policy) rather than element by element.
-fn no_lets_yet<'a>(count: usize) -> smallvec::SmallVec<[Option<Val<'a>>; 8]> {
-    if count <= 8 {
-        smallvec::SmallVec::from_buf_and_len([None; 8], count)
+/// A cache of let values with nothing computed yet, built in place when it fits inline (as it
+/// does for every shipped policy) rather than element by element.
+fn no_values_yet<'a>(count: usize) -> smallvec::SmallVec<[Option<Val<'a>>; 4]> {
+    if count <= 4 {
+        smallvec::SmallVec::from_buf_and_len([None; 4], count)
     } else {
         smallvec::smallvec![None; count]
     }
