@@ -3,7 +3,7 @@
 //! a batch (`eval::decide`) and the tree walk of `--explain` (`eval::decide_traced`).
 
 // A test fails by panicking, as in the unit tests of src/.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::path::Path;
 
