@@ -26,6 +26,43 @@ type Test = Box<dyn for<'c> Fn(&mut Ctx<'c>) -> bool + Send + Sync>;
 /// An expression: its value for the case in the context.
 type Get = Box<dyn for<'c> Fn(&mut Ctx<'c>) -> Val<'c> + Send + Sync>;
 
+/// An operand of a condition or call: the common leaves are read in place, with no call; only
+/// [`Operand::Code`] calls a closure.
+enum Operand {
+    Slot(usize),
+    Const(Val<'static>),
+    /// An element of a list in a case slot (`case.travel.route[0]`).
+    SlotElement {
+        slot: usize,
+        index: usize,
+    },
+    TruthLet {
+        mask: u64,
+        index: usize,
+    },
+    Let(usize),
+    Var(usize),
+    Code(Get),
+}
+
+impl Operand {
+    #[inline(always)]
+    fn read<'c>(&self, c: &mut Ctx<'c>) -> Val<'c> {
+        match self {
+            Operand::Slot(s) => c.slot(*s),
+            Operand::Const(constant) => *constant,
+            Operand::SlotElement { slot, index } => match c.case.get(*slot) {
+                Some(Value::List(items)) => items.get(*index).map_or(Val::Absent, Val::of),
+                _ => Val::Absent,
+            },
+            Operand::TruthLet { mask, index } => Val::Bool(c.truth_let(*mask, *index)),
+            Operand::Let(index) => c.value_let(*index),
+            Operand::Var(depth) => c.vars.get(*depth).copied().unwrap_or(Val::Absent),
+            Operand::Code(get) => get(c),
+        }
+    }
+}
+
 /// The closures of one version: its lets, each rule's `when … unless …`, and its warnings.
 /// Shared by the clones of a program (a closure cannot be cloned, and need not be).
 #[derive(Clone, Default)]
@@ -34,9 +71,9 @@ pub struct FastCode(Arc<Compiled>);
 /// A let's code, and where a case keeps its value once computed.
 pub(super) enum CompiledLet {
     /// A let that is a condition (`and`, a comparison, `in`, …), whose value is always true or
-    /// false: kept as bit `bit` of the context's truths, and computed by a test, so that no
-    /// [`Val`] is built for it.
-    Truth { bit: u32, test: Test },
+    /// false: kept as the bit `mask` (one bit set) of the context's truths, and computed by a
+    /// test, so that no [`Val`] is built for it.
+    Truth { mask: u64, test: Test },
     /// Any other let: kept in the context's values, at `place`.
     Value { place: usize, get: Get },
 }
@@ -74,19 +111,32 @@ impl FastCode {
 
     /// Compiles a version's lets, rules and warnings (the program's own `fast` is not read).
     pub fn of(program: &Program) -> FastCode {
-        let mut builder = Builder { trees: Vec::new() };
-        let (mut truths, mut values) = (0, 0);
-        let lets = program
+        let mut truths = 0;
+        let masks = program
             .lets
             .iter()
             .map(|definition| {
-                if is_truth(definition) && truths < TRUTH_BITS {
-                    truths += 1;
-                    CompiledLet::Truth {
-                        bit: truths - 1,
-                        test: builder.test(definition),
-                    }
-                } else {
+                let kept_as_bit = is_truth(definition) && truths < TRUTH_BITS;
+                truths += u32::from(kept_as_bit);
+                kept_as_bit.then(|| 1u64 << (truths - 1))
+            })
+            .collect();
+        let mut builder = Builder {
+            trees: Vec::new(),
+            depth: 0,
+            masks,
+        };
+        let mut values = 0;
+        let lets = program
+            .lets
+            .iter()
+            .enumerate()
+            .map(|(index, definition)| match builder.truth_mask(index) {
+                Some(mask) => CompiledLet::Truth {
+                    mask,
+                    test: builder.test(definition),
+                },
+                None => {
                     values += 1;
                     CompiledLet::Value {
                         place: values - 1,
@@ -241,10 +291,6 @@ fn compare_stored(stored: &Value, scalar: &Val<'_>) -> Option<Ordering> {
     }
 }
 
-fn holds(op: CmpOp, l: &Val<'_>, r: &Val<'_>) -> bool {
-    l.compare(r).is_some_and(|ordering| op.holds(ordering))
-}
-
 fn in_set(set: &ValueSet, item: Val<'_>) -> bool {
     match item {
         Val::Country(c) => set.countries.contains(c),
@@ -271,10 +317,10 @@ fn equal_when_stored_equal(value: &Value) -> bool {
 }
 
 /// A count of calendar units between two dates.
-fn between(from: Get, to: Get, count: fn(Date, Date) -> i64) -> Get {
+fn between(from: Operand, to: Operand, count: fn(Date, Date) -> i64) -> Get {
     get(move |c| {
-        let a = from(c);
-        let b = to(c);
+        let a = from.read(c);
+        let b = to.read(c);
         match (a, b) {
             (Val::Date(a), Val::Date(b)) => Val::Int(count(a, b)),
             _ => Val::Absent,
@@ -284,9 +330,43 @@ fn between(from: Get, to: Get, count: fn(Date, Date) -> i64) -> Get {
 
 struct Builder {
     trees: Vec<Node>,
+    /// How many quantifiers enclose the node being built: the depth of the next one's variable.
+    depth: usize,
+    /// The bit of each truth let (see [`CompiledLet::Truth`]), by let.
+    masks: Vec<Option<u64>>,
 }
 
 impl Builder {
+    fn truth_mask(&self, index: usize) -> Option<u64> {
+        self.masks.get(index).copied().flatten()
+    }
+
+    fn operand(&mut self, node: &Node) -> Operand {
+        match node {
+            Node::Slot(s) => Operand::Slot(*s),
+            Node::Const(value) => match scalar(value) {
+                Some(constant) => Operand::Const(constant),
+                None => Operand::Code(self.get(node)),
+            },
+            Node::Index { base, index } => match **base {
+                Node::Slot(slot) => Operand::SlotElement {
+                    slot,
+                    index: *index,
+                },
+                _ => Operand::Code(self.get(node)),
+            },
+            Node::Let(index) => match self.truth_mask(*index) {
+                Some(mask) => Operand::TruthLet {
+                    mask,
+                    index: *index,
+                },
+                None => Operand::Let(*index),
+            },
+            Node::Var(depth) => Operand::Var(*depth),
+            _ => Operand::Code(self.get(node)),
+        }
+    }
+
     /// A node walked as a tree: its closure holds where the copy is kept.
     fn tree(&mut self, node: &Node) -> usize {
         self.trees.push(node.clone());
@@ -309,7 +389,10 @@ impl Builder {
             }
             Node::Let(index) => {
                 let index = *index;
-                test(move |c| c.fast_let_holds(index))
+                match self.truth_mask(index) {
+                    Some(mask) => test(move |c| c.truth_let(mask, index)),
+                    None => test(move |c| matches!(c.value_let(index), Val::Bool(true))),
+                }
             }
             Node::Not(e) => {
                 let e = self.test(e);
@@ -339,17 +422,17 @@ impl Builder {
                 if let Node::Const(constant) = &**rhs
                     && let Some(constant) = scalar(constant)
                 {
-                    let lhs = self.get(lhs);
+                    let lhs = self.operand(lhs);
                     return comparison(op, move |c| {
-                        let l = lhs(c);
+                        let l = lhs.read(c);
                         l.compare(&constant)
                     });
                 }
-                let (lhs, rhs) = (self.get(lhs), self.get(rhs));
-                test(move |c| {
-                    let l = lhs(c);
-                    let r = rhs(c);
-                    holds(op, &l, &r)
+                let (lhs, rhs) = (self.operand(lhs), self.operand(rhs));
+                comparison(op, move |c| {
+                    let l = lhs.read(c);
+                    let r = rhs.read(c);
+                    l.compare(&r)
                 })
             }
             Node::InSet { negated, item, set } => {
@@ -360,9 +443,9 @@ impl Builder {
                         test(move |c| in_set(&set, c.slot(s)) != negated)
                     }
                     item => {
-                        let item = self.get(item);
+                        let item = self.operand(item);
                         test(move |c| {
-                            let item = item(c);
+                            let item = item.read(c);
                             in_set(&set, item) != negated
                         })
                     }
@@ -377,24 +460,67 @@ impl Builder {
                 if let (Node::Const(constant), Node::Slot(s)) = (&**item, &**list)
                     && equal_when_stored_equal(constant)
                 {
-                    let (constant, s) = (constant.clone(), *s);
+                    let s = *s;
+                    if let Value::Country(country) = *constant {
+                        return test(move |c| match c.case.get(s) {
+                            Some(Value::List(items)) => {
+                                let found = items
+                                    .iter()
+                                    .any(|v| matches!(v, Value::Country(k) if *k == country));
+                                found != negated
+                            }
+                            _ => negated,
+                        });
+                    }
+                    let constant = constant.clone();
                     return test(move |c| match c.case.get(s) {
                         Some(Value::List(items)) => items.contains(&constant) != negated,
                         _ => negated,
                     });
                 }
-                let (item, list) = (self.get(item), self.get(list));
+                let (item, list) = (self.operand(item), self.operand(list));
                 test(move |c| {
-                    let item = item(c);
-                    let list = list(c);
+                    let item = item.read(c);
+                    let list = list.read(c);
                     c.contains(list, &item) != negated
                 })
             }
             Node::Quantifier { kind, list, body } => {
                 let wanted = matches!(kind, Quantifier::Any);
-                let (list, body) = (self.get(list), self.test(body));
+                let list = self.operand(list);
+                // `x in [set]` over the quantifier's own variable, the common body, is asked of
+                // each element in place.
+                if let Node::InSet { negated, item, set } = &**body
+                    && let Node::Var(depth) = **item
+                    && depth == self.depth
+                {
+                    let (negated, set) = (*negated, set.clone());
+                    return test(move |c| match list.read(c) {
+                        Val::List(items) => {
+                            let member = |v: &Value| in_set(&set, Val::of(v)) != negated;
+                            if wanted {
+                                items.iter().any(member)
+                            } else {
+                                items.iter().all(member)
+                            }
+                        }
+                        list @ Val::Nodes(nodes) => {
+                            for i in 0..nodes.len() {
+                                let element = c.element(list, i);
+                                if (in_set(&set, element) != negated) == wanted {
+                                    return wanted;
+                                }
+                            }
+                            !wanted
+                        }
+                        _ => !wanted,
+                    });
+                }
+                self.depth += 1;
+                let body = self.test(body);
+                self.depth -= 1;
                 test(move |c| {
-                    let list = list(c);
+                    let list = list.read(c);
                     // The variable's place is taken once and each element put in it in turn.
                     let depth = c.vars.len();
                     c.vars.push(Val::Absent);
@@ -438,7 +564,10 @@ impl Builder {
             }
             Node::Let(index) => {
                 let index = *index;
-                get(move |c| c.fast_let(index))
+                match self.truth_mask(index) {
+                    Some(mask) => get(move |c| Val::Bool(c.truth_let(mask, index))),
+                    None => get(move |c| c.value_let(index)),
+                }
             }
             Node::Index { base, index } if matches!(**base, Node::Slot(_)) => {
                 let (Node::Slot(s), index) = (&**base, *index) else {
@@ -482,8 +611,8 @@ impl Builder {
 
     fn call(&mut self, node: &Node, function: Function, args: &[Node]) -> Get {
         let (first, second) = match args {
-            [first] => (self.get(first), None),
-            [first, second] => (self.get(first), Some(self.get(second))),
+            [first] => (self.operand(first), None),
+            [first, second] => (self.operand(first), Some(self.operand(second))),
             _ => return self.tree_get(node),
         };
         let Some(second) = second else {
@@ -498,7 +627,7 @@ impl Builder {
                     })
                 }
                 (Function::Count, _) => get(move |c| {
-                    let list = first(c);
+                    let list = first.read(c);
                     Val::Int(i64::try_from(list.len()).unwrap_or(i64::MAX))
                 }),
                 _ => self.tree_get(node),
@@ -520,8 +649,8 @@ impl Builder {
                     })
                 }
                 _ => get(move |c| {
-                    let list = first(c);
-                    let item = second(c);
+                    let list = first.read(c);
+                    let item = second.read(c);
                     let end = c.position(list, &item).unwrap_or(list.len());
                     list.prefix(end)
                 }),

@@ -56,12 +56,13 @@ pub struct Decided {
 struct Ctx<'a> {
     program: &'a Program,
     case: &'a [Value],
-    /// Which truth lets are computed (a bit each, see [`fast::CompiledLet::Truth`]) …
+    /// Which truth lets are computed (a bit each, see [`CompiledLet::Truth`]) …
     known_truths: u64,
     /// … and which of those hold.
     truths: u64,
-    /// The other lets' values once computed; inline up to 4, so that a case allocates nothing
-    /// (and a context stays small enough to set up cheaply).
+    /// The other lets' values once computed; inline up to 4, so that a case allocates nothing.
+    /// Empty until a value let is first read: most cases read none, and a context that starts
+    /// with nothing but lengths in it is set up with a few stores.
     values: smallvec::SmallVec<[Option<Val<'a>>; 4]>,
     vars: smallvec::SmallVec<[Val<'a>; 4]>,
 }
@@ -167,7 +168,7 @@ impl<'a> Ctx<'a> {
             case,
             known_truths: 0,
             truths: 0,
-            values: no_values_yet(program.fast.compiled().value_lets),
+            values: smallvec::SmallVec::new(),
             vars: smallvec::SmallVec::new(),
         }
     }
@@ -365,31 +366,29 @@ impl<'a> Ctx<'a> {
     }
 
     /// A let's value, computed on first use and kept for the rest of the case. The trees are
-    /// walked here; [`Ctx::fast_let`] runs the closures, and both keep values in the same
-    /// places, so a let read by both paths is computed once. A program built without its
-    /// closures has no places for its lets: they are computed at each read.
+    /// walked here; [`Ctx::truth_let`] and [`Ctx::value_let`] run the closures, and both keep
+    /// values in the same places, so a let read by both paths is computed once. A program built
+    /// without its closures has no places for its lets: they are computed at each read.
     fn let_value(&mut self, index: usize) -> Val<'a> {
         let program = self.program;
         let Some(definition) = program.lets.get(index) else {
             return Val::Absent;
         };
         match program.fast.compiled().lets.get(index) {
-            Some(CompiledLet::Truth { bit, .. }) => {
-                let mask = 1u64 << bit;
-                if self.known_truths & mask == 0 {
-                    let holds = self.outside_quantifiers(|c| c.truth(definition));
-                    self.keep_truth(mask, holds);
+            Some(CompiledLet::Truth { mask, .. }) => {
+                if self.known_truths & mask != 0 {
+                    return Val::Bool(self.truths & mask != 0);
                 }
-                Val::Bool(self.truths & mask != 0)
+                let holds = self.outside_quantifiers(|c| c.truth(definition));
+                self.keep_truth(*mask, holds);
+                Val::Bool(holds)
             }
             Some(CompiledLet::Value { place, .. }) => {
                 if let Some(Some(value)) = self.values.get(*place) {
                     return *value;
                 }
                 let value = self.outside_quantifiers(|c| c.eval(definition));
-                if let Some(kept) = self.values.get_mut(*place) {
-                    *kept = Some(value);
-                }
+                self.keep_value(*place, value);
                 value
             }
             None => self.outside_quantifiers(|c| c.eval(definition)),
@@ -409,6 +408,16 @@ impl<'a> Ctx<'a> {
         result
     }
 
+    fn keep_value(&mut self, place: usize, value: Val<'a>) {
+        if self.values.is_empty() {
+            let places = self.program.fast.compiled().value_lets;
+            self.values.resize(places, None);
+        }
+        if let Some(kept) = self.values.get_mut(place) {
+            *kept = Some(value);
+        }
+    }
+
     fn keep_truth(&mut self, mask: u64, holds: bool) {
         self.known_truths |= mask;
         if holds {
@@ -416,39 +425,40 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// A let's value by its closure (see [`Ctx::let_value`]).
-    fn fast_let(&mut self, index: usize) -> Val<'a> {
+    /// Whether the truth let `index`, kept under `mask`, holds: by its bit once computed (the
+    /// common read, inlined into the closures), else by its closure.
+    #[inline(always)]
+    fn truth_let(&mut self, mask: u64, index: usize) -> bool {
+        if self.known_truths & mask != 0 {
+            return self.truths & mask != 0;
+        }
+        self.compute_truth_let(mask, index)
+    }
+
+    #[inline(never)]
+    fn compute_truth_let(&mut self, mask: u64, index: usize) -> bool {
+        let program = self.program;
+        let holds = match program.fast.compiled().lets.get(index) {
+            Some(CompiledLet::Truth { test, .. }) => self.outside_quantifiers(|c| test(c)),
+            _ => matches!(self.let_value(index), Val::Bool(true)),
+        };
+        self.keep_truth(mask, holds);
+        holds
+    }
+
+    /// The value of a let that is not a truth let, by its closure (see [`Ctx::let_value`]).
+    fn value_let(&mut self, index: usize) -> Val<'a> {
         let program = self.program;
         match program.fast.compiled().lets.get(index) {
-            Some(CompiledLet::Truth { .. }) => Val::Bool(self.fast_let_holds(index)),
             Some(CompiledLet::Value { place, get }) => {
                 if let Some(Some(value)) = self.values.get(*place) {
                     return *value;
                 }
                 let value = self.outside_quantifiers(|c| get(c));
-                if let Some(kept) = self.values.get_mut(*place) {
-                    *kept = Some(value);
-                }
+                self.keep_value(*place, value);
                 value
             }
-            None => self.let_value(index),
-        }
-    }
-
-    /// Whether a let holds, by its closure: a truth let is answered from its bit.
-    fn fast_let_holds(&mut self, index: usize) -> bool {
-        let program = self.program;
-        match program.fast.compiled().lets.get(index) {
-            Some(CompiledLet::Truth { bit, test }) => {
-                let mask = 1u64 << bit;
-                if self.known_truths & mask != 0 {
-                    return self.truths & mask != 0;
-                }
-                let holds = self.outside_quantifiers(|c| test(c));
-                self.keep_truth(mask, holds);
-                holds
-            }
-            _ => matches!(self.fast_let(index), Val::Bool(true)),
+            _ => self.let_value(index),
         }
     }
 
@@ -563,16 +573,6 @@ impl<'a> Ctx<'a> {
             }
             _ => Val::Absent,
         }
-    }
-}
-
-/// A cache of let values with nothing computed yet, built in place when it fits inline (as it
-/// does for every shipped policy) rather than element by element.
-fn no_values_yet<'a>(count: usize) -> smallvec::SmallVec<[Option<Val<'a>>; 4]> {
-    if count <= 4 {
-        smallvec::SmallVec::from_buf_and_len([None; 4], count)
-    } else {
-        smallvec::smallvec![None; count]
     }
 }
 

@@ -1,0 +1,149 @@
+//! Forms of conditions that the closures of a batch (`eval::decide`) answer in ways of their own:
+//! lets computed on first read wherever that read is, quantifiers over policy-written lists and
+//! nested quantifiers, membership of a constant in a list, an element of a list compared with a
+//! field. Each case has its outcome written here, and the tree walk of `--explain`
+//! (`eval::decide_traced`) must agree with the closures on it.
+
+// A test fails by panicking, as in the unit tests of src/.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::Path;
+
+use readmit::Engine;
+use readmit::eval;
+
+const SCHEMA: &str = "schema Case {
+  id: text 1..64
+  origin: country
+  items: list of country
+  route: list of country
+  decision_date: date
+}
+";
+
+/// A policy whose one rule reads `inner`, a let with a quantifier of its own, first from inside
+/// the body of another quantifier.
+const POLICY: &str = r#"policy forms version 2020-01-01
+in force from 2020-01-01
+basis "A test of the forms of conditions."
+schema Case from "schema.policy"
+as of case.decision_date
+
+let inner = all r in case.route: r in [SY, IQ]
+
+outcome yes
+outcome no
+
+rule inside:
+  when case.origin == NO and (any x in case.items: inner and x == NO)
+  then yes
+  because "Some item is NO and every country of the route is SY or IQ."
+  cites "Test."
+
+rule written_list:
+  when case.origin == SY and count(case.route) > 0
+    and (any x in [case.route[0], NO]: x in [IQ])
+  then yes
+  because "The route starts in IQ."
+  cites "Test."
+
+rule nested:
+  when case.origin == IQ and (all x in case.items: any y in case.route: x in [SY])
+  then yes
+  because "Every item is SY, and the route is not empty."
+  cites "Test."
+
+rule member:
+  when case.origin == AF and NO not in case.route
+  then yes
+  because "The route does not pass NO."
+  cites "Test."
+
+rule element:
+  when case.origin == YE and count(case.route) > 0 and case.route[0] == case.origin
+  then yes
+  because "The route starts at the origin."
+  cites "Test."
+
+otherwise no
+  because "No rule applies."
+  cites "Test."
+"#;
+
+fn engine(dir: &Path) -> Engine {
+    std::fs::write(dir.join("schema.policy"), SCHEMA).unwrap();
+    std::fs::write(dir.join("2020-01-01.policy"), POLICY).unwrap();
+    Engine::load(dir).unwrap_or_else(|d| panic!("the test policy loads: {d:?}"))
+}
+
+/// The outcome of a case by both paths, which must agree.
+fn outcome(engine: &Engine, origin: &str, items: &str, route: &str) -> String {
+    let record = format!(
+        r#"{{"id":"a","origin":"{origin}","items":{items},"route":{route},"decision_date":"2020-02-01"}}"#
+    );
+    let case = engine.read_json(&record, 1).unwrap();
+    let program = &engine.policy.programs[0];
+    let fast = eval::decide(program, 0, &case);
+    let (traced, _) = eval::decide_traced(program, 0, &case);
+    assert_eq!(fast, traced, "{record}");
+    program.outcomes[fast.outcome].name.to_string()
+}
+
+#[test]
+fn a_let_first_read_inside_a_quantifier_sees_its_own_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    // `inner` holds: SY is in the set. Read first while `x` is NO, its own variable `r` must
+    // not be mistaken for `x`, which is not in the set.
+    assert_eq!(outcome(&engine, "NO", r#"["NO"]"#, r#"["SY"]"#), "yes");
+    assert_eq!(
+        outcome(&engine, "NO", r#"["SY", "NO"]"#, r#"["IQ", "SY"]"#),
+        "yes"
+    );
+    // `inner` does not hold (RU is not in the set), though `x` would be.
+    assert_eq!(outcome(&engine, "NO", r#"["NO"]"#, r#"["SY", "RU"]"#), "no");
+    assert_eq!(outcome(&engine, "NO", r#"["SY"]"#, r#"["SY"]"#), "no");
+}
+
+#[test]
+fn a_quantifier_over_a_list_written_in_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    assert_eq!(outcome(&engine, "SY", "[]", r#"["IQ", "RU"]"#), "yes");
+    assert_eq!(outcome(&engine, "SY", "[]", r#"["SY", "IQ"]"#), "no");
+    // No first element, the guard fails.
+    assert_eq!(outcome(&engine, "SY", "[]", "[]"), "no");
+}
+
+#[test]
+fn an_inner_quantifier_reads_the_outer_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    // Each item is SY; the inner variable, IQ, is not what the body asks about.
+    assert_eq!(
+        outcome(&engine, "IQ", r#"["SY", "SY"]"#, r#"["IQ"]"#),
+        "yes"
+    );
+    assert_eq!(outcome(&engine, "IQ", r#"["SY", "IQ"]"#, r#"["SY"]"#), "no");
+    // An empty route: no `y`, so `any` fails for the one item.
+    assert_eq!(outcome(&engine, "IQ", r#"["SY"]"#, "[]"), "no");
+    // No items: `all` holds.
+    assert_eq!(outcome(&engine, "IQ", "[]", "[]"), "yes");
+}
+
+#[test]
+fn a_constant_not_in_a_list_and_an_element_compared_with_a_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    assert_eq!(outcome(&engine, "AF", "[]", r#"["AF", "RU"]"#), "yes");
+    assert_eq!(outcome(&engine, "AF", "[]", "[]"), "yes");
+    assert_eq!(outcome(&engine, "AF", "[]", r#"["AF", "NO"]"#), "no");
+    assert_eq!(outcome(&engine, "YE", "[]", r#"["YE", "RU"]"#), "yes");
+    assert_eq!(outcome(&engine, "YE", "[]", r#"["SA", "YE"]"#), "no");
+    assert_eq!(outcome(&engine, "YE", "[]", "[]"), "no");
+}
