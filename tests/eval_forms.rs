@@ -70,6 +70,20 @@ rule element:
   because "The route starts at the origin."
   cites "Test."
 
+rule long_and:
+  when case.origin == LY and count(case.items) > 0 and SY in case.route and IQ in case.route
+    and NO not in case.route and AF not in case.route
+  then yes
+  because "Every one of six conditions holds."
+  cites "Test."
+
+rule long_or:
+  when case.origin == SO
+    and (count(case.items) > 1 or SY in case.route or IQ in case.route or NO in case.route)
+  then yes
+  because "One of four conditions holds."
+  cites "Test."
+
 otherwise no
   because "No rule applies."
   cites "Test."
@@ -146,4 +160,37 @@ fn a_constant_not_in_a_list_and_an_element_compared_with_a_field() {
     assert_eq!(outcome(&engine, "YE", "[]", r#"["YE", "RU"]"#), "yes");
     assert_eq!(outcome(&engine, "YE", "[]", r#"["SA", "YE"]"#), "no");
     assert_eq!(outcome(&engine, "YE", "[]", "[]"), "no");
+}
+
+#[test]
+fn an_and_of_six_fails_at_each_of_its_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    assert_eq!(
+        outcome(&engine, "LY", r#"["SY"]"#, r#"["SY", "IQ"]"#),
+        "yes"
+    );
+    assert_eq!(outcome(&engine, "SY", r#"["SY"]"#, r#"["SY", "IQ"]"#), "no");
+    assert_eq!(outcome(&engine, "LY", "[]", r#"["SY", "IQ"]"#), "no");
+    assert_eq!(outcome(&engine, "LY", r#"["SY"]"#, r#"["IQ"]"#), "no");
+    assert_eq!(outcome(&engine, "LY", r#"["SY"]"#, r#"["SY"]"#), "no");
+    assert_eq!(
+        outcome(&engine, "LY", r#"["SY"]"#, r#"["SY", "IQ", "NO"]"#),
+        "no"
+    );
+    assert_eq!(
+        outcome(&engine, "LY", r#"["SY"]"#, r#"["AF", "SY", "IQ"]"#),
+        "no"
+    );
+}
+
+#[test]
+fn an_or_of_four_holds_by_each_of_its_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    assert_eq!(outcome(&engine, "SO", r#"["SY", "SY"]"#, "[]"), "yes");
+    assert_eq!(outcome(&engine, "SO", "[]", r#"["SY"]"#), "yes");
+    assert_eq!(outcome(&engine, "SO", "[]", r#"["IQ"]"#), "yes");
+    assert_eq!(outcome(&engine, "SO", "[]", r#"["NO"]"#), "yes");
+    assert_eq!(outcome(&engine, "SO", r#"["SY"]"#, r#"["RU"]"#), "no");
 }

@@ -204,9 +204,20 @@ fn all(mut parts: Vec<Test>) -> Test {
             };
             test(move |c| a(c) && b(c))
         }
+        // Each part called from a place of its own: a loop would call every part of every
+        // `and` from one instruction, whose target the processor then fails to predict.
+        3 => {
+            let (Some(third), Some(b), Some(a)) = (parts.pop(), parts.pop(), parts.pop()) else {
+                return test(|_| true);
+            };
+            test(move |c| a(c) && b(c) && third(c))
+        }
         _ => {
-            let parts: Box<[Test]> = parts.into();
-            test(move |c| parts.iter().all(|p| p(c)))
+            let tail = all(parts.split_off(3));
+            let (Some(third), Some(b), Some(a)) = (parts.pop(), parts.pop(), parts.pop()) else {
+                return test(|_| true);
+            };
+            test(move |c| a(c) && b(c) && third(c) && tail(c))
         }
     }
 }
@@ -222,9 +233,19 @@ fn any(mut parts: Vec<Test>) -> Test {
             };
             test(move |c| a(c) || b(c))
         }
+        // As in `all`, each part from a place of its own.
+        3 => {
+            let (Some(third), Some(b), Some(a)) = (parts.pop(), parts.pop(), parts.pop()) else {
+                return test(|_| false);
+            };
+            test(move |c| a(c) || b(c) || third(c))
+        }
         _ => {
-            let parts: Box<[Test]> = parts.into();
-            test(move |c| parts.iter().any(|p| p(c)))
+            let tail = any(parts.split_off(3));
+            let (Some(third), Some(b), Some(a)) = (parts.pop(), parts.pop(), parts.pop()) else {
+                return test(|_| false);
+            };
+            test(move |c| a(c) || b(c) || third(c) || tail(c))
         }
     }
 }
@@ -288,6 +309,48 @@ fn compare_stored(stored: &Value, scalar: &Val<'_>) -> Option<Ordering> {
         (Value::Enum(a), Val::Enum(b)) => Some(a.cmp(b)),
         (Value::Bool(a), Val::Bool(b)) => Some(a.cmp(b)),
         _ => Val::of(stored).compare(scalar),
+    }
+}
+
+/// A comparison of an operand with a scalar constant. Only a value of the constant's type
+/// compares with it ([`Val::compare`]), so that is the one type each closure looks for.
+fn against_constant(op: CmpOp, lhs: Operand, constant: Val<'static>) -> Test {
+    match constant {
+        Val::Date(k) => comparison(op, move |c| match lhs.read(c) {
+            Val::Date(d) => Some(d.cmp(&k)),
+            _ => None,
+        }),
+        Val::Int(k) => comparison(op, move |c| match lhs.read(c) {
+            Val::Int(i) => Some(i.cmp(&k)),
+            _ => None,
+        }),
+        Val::Country(k) => comparison(op, move |c| match lhs.read(c) {
+            Val::Country(country) => Some(country.cmp(&k)),
+            _ => None,
+        }),
+        Val::Enum(k) => comparison(op, move |c| match lhs.read(c) {
+            Val::Enum(e) => Some(e.cmp(&k)),
+            _ => None,
+        }),
+        Val::Bool(k) => comparison(op, move |c| match lhs.read(c) {
+            Val::Bool(b) => Some(b.cmp(&k)),
+            _ => None,
+        }),
+        _ => comparison(op, move |c| lhs.read(c).compare(&constant)),
+    }
+}
+
+/// [`Val::compare`], the pairs of scalars answered in place: each comparison's closure then
+/// branches on the types it meets, rather than all sharing the dispatch of one function.
+#[inline(always)]
+fn compare_vals(a: &Val<'_>, b: &Val<'_>) -> Option<Ordering> {
+    match (a, b) {
+        (Val::Date(a), Val::Date(b)) => Some(a.cmp(b)),
+        (Val::Bool(a), Val::Bool(b)) => Some(a.cmp(b)),
+        (Val::Country(a), Val::Country(b)) => Some(a.cmp(b)),
+        (Val::Int(a), Val::Int(b)) => Some(a.cmp(b)),
+        (Val::Enum(a), Val::Enum(b)) => Some(a.cmp(b)),
+        _ => a.compare(b),
     }
 }
 
@@ -404,7 +467,7 @@ impl Builder {
                 let (lhs, rhs) = (*lhs, *rhs);
                 comparison(*op, move |c| match (c.case.get(lhs), c.case.get(rhs)) {
                     (Some(Value::Date(a)), Some(Value::Date(b))) => Some(a.cmp(b)),
-                    (Some(a), Some(b)) => Val::of(a).compare(&Val::of(b)),
+                    (Some(a), Some(b)) => compare_vals(&Val::of(a), &Val::of(b)),
                     _ => None,
                 })
             }
@@ -422,17 +485,13 @@ impl Builder {
                 if let Node::Const(constant) = &**rhs
                     && let Some(constant) = scalar(constant)
                 {
-                    let lhs = self.operand(lhs);
-                    return comparison(op, move |c| {
-                        let l = lhs.read(c);
-                        l.compare(&constant)
-                    });
+                    return against_constant(op, self.operand(lhs), constant);
                 }
                 let (lhs, rhs) = (self.operand(lhs), self.operand(rhs));
                 comparison(op, move |c| {
                     let l = lhs.read(c);
                     let r = rhs.read(c);
-                    l.compare(&r)
+                    compare_vals(&l, &r)
                 })
             }
             Node::InSet { negated, item, set } => {

@@ -29,10 +29,10 @@ pub enum Val<'a> {
     Enum(u32),
     /// A list of values.
     List(&'a [Value]),
-    /// A list written in the policy whose elements are computed when read.
-    Nodes(&'a [Node]),
     /// A record value (an element of a list of records).
     Record(&'a [Value]),
+    /// A list written in the policy whose elements are computed when read.
+    Nodes(&'a [Node]),
 }
 
 impl<'a> Val<'a> {
