@@ -35,6 +35,11 @@ schema Case from "schema.policy"
 as of case.decision_date
 
 let inner = all r in case.route: r in [SY, IQ]
+let is_er = case.origin == ER
+let is_ke = case.origin == KE
+let has_items = count(case.items) > 0
+let via_sy = SY in case.route
+let via_no = NO in case.route
 
 outcome yes
 outcome no
@@ -82,6 +87,18 @@ rule long_or:
     and (count(case.items) > 1 or SY in case.route or IQ in case.route or NO in case.route)
   then yes
   because "One of four conditions holds."
+  cites "Test."
+
+rule lets_and:
+  when is_er and has_items and via_sy and not via_no
+  then yes
+  because "Four lets, one negated, all hold."
+  cites "Test."
+
+rule lets_or:
+  when is_ke and (has_items or not via_sy or via_no)
+  then yes
+  because "One of three lets, one negated, holds."
   cites "Test."
 
 otherwise no
@@ -193,4 +210,18 @@ fn an_or_of_four_holds_by_each_of_its_parts() {
     assert_eq!(outcome(&engine, "SO", "[]", r#"["IQ"]"#), "yes");
     assert_eq!(outcome(&engine, "SO", "[]", r#"["NO"]"#), "yes");
     assert_eq!(outcome(&engine, "SO", r#"["SY"]"#, r#"["RU"]"#), "no");
+}
+
+#[test]
+fn conditions_made_of_lets_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    assert_eq!(outcome(&engine, "ER", r#"["SY"]"#, r#"["SY"]"#), "yes");
+    assert_eq!(outcome(&engine, "ER", "[]", r#"["SY"]"#), "no");
+    assert_eq!(outcome(&engine, "ER", r#"["SY"]"#, "[]"), "no");
+    assert_eq!(outcome(&engine, "ER", r#"["SY"]"#, r#"["SY", "NO"]"#), "no");
+    assert_eq!(outcome(&engine, "KE", r#"["SY"]"#, r#"["SY"]"#), "yes");
+    assert_eq!(outcome(&engine, "KE", "[]", "[]"), "yes");
+    assert_eq!(outcome(&engine, "KE", "[]", r#"["SY", "NO"]"#), "yes");
+    assert_eq!(outcome(&engine, "KE", "[]", r#"["SY"]"#), "no");
 }

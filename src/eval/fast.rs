@@ -149,16 +149,17 @@ impl FastCode {
             .rules
             .iter()
             .map(|rule| {
-                let mut parts: Vec<Test> = rule
+                let unless = rule
+                    .unless
+                    .as_ref()
+                    .map(|u| Node::Not(Box::new(u.node.clone())));
+                let parts: Vec<&Node> = rule
                     .conditions
                     .iter()
-                    .map(|c| builder.test(&c.node))
+                    .map(|c| &c.node)
+                    .chain(unless.as_ref())
                     .collect();
-                if let Some(unless) = &rule.unless {
-                    let unless = builder.test(&unless.node);
-                    parts.push(test(move |c| !unless(c)));
-                }
-                all(parts)
+                builder.conjunction(&parts)
             })
             .collect();
         let warnings = program
@@ -220,6 +221,33 @@ fn all(mut parts: Vec<Test>) -> Test {
             test(move |c| a(c) && b(c) && third(c) && tail(c))
         }
     }
+}
+
+/// Every truth let holds (or, negated, does not), in order, stopping at the first that fails.
+fn lets_all(leaves: Vec<(u64, usize, bool)>) -> Test {
+    match leaves.as_slice() {
+        &[(a_mask, a, a_negated), (b_mask, b, b_negated)] => test(move |c| {
+            c.truth_let(a_mask, a) != a_negated && c.truth_let(b_mask, b) != b_negated
+        }),
+        _ => {
+            let leaves: Box<[_]> = leaves.into();
+            test(move |c| {
+                leaves
+                    .iter()
+                    .all(|&(mask, index, negated)| c.truth_let(mask, index) != negated)
+            })
+        }
+    }
+}
+
+/// Some truth let holds (or, negated, does not), in order, stopping at the first that does.
+fn lets_any(leaves: Vec<(u64, usize, bool)>) -> Test {
+    let leaves: Box<[_]> = leaves.into();
+    test(move |c| {
+        leaves
+            .iter()
+            .any(|&(mask, index, negated)| c.truth_let(mask, index) != negated)
+    })
 }
 
 /// Some part holds (in order, stopping at the first that does).
@@ -404,6 +432,28 @@ impl Builder {
         self.masks.get(index).copied().flatten()
     }
 
+    /// A truth let, or its negation, as (mask, let, negated).
+    fn truth_leaf(&self, node: &Node) -> Option<(u64, usize, bool)> {
+        match node {
+            Node::Let(index) => Some((self.truth_mask(*index)?, *index, false)),
+            Node::Not(inner) => match **inner {
+                Node::Let(index) => Some((self.truth_mask(index)?, index, true)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Every part holds: one closure when the parts are all truth lets (`when a and not b`),
+    /// which reads their bits in place.
+    fn conjunction(&mut self, parts: &[&Node]) -> Test {
+        let leaves: Option<Vec<_>> = parts.iter().map(|p| self.truth_leaf(p)).collect();
+        match leaves {
+            Some(leaves) if leaves.len() > 1 => lets_all(leaves),
+            _ => all(parts.iter().map(|p| self.test(p)).collect()),
+        }
+    }
+
     fn operand(&mut self, node: &Node) -> Operand {
         match node {
             Node::Slot(s) => Operand::Slot(*s),
@@ -457,12 +507,24 @@ impl Builder {
                     None => test(move |c| matches!(c.value_let(index), Val::Bool(true))),
                 }
             }
+            Node::Not(e) if self.truth_leaf(e).is_some() => {
+                let Some((mask, index, negated)) = self.truth_leaf(e) else {
+                    return test(|_| false);
+                };
+                test(move |c| c.truth_let(mask, index) == negated)
+            }
             Node::Not(e) => {
                 let e = self.test(e);
                 test(move |c| !e(c))
             }
-            Node::And(ops) => all(ops.iter().map(|o| self.test(o)).collect()),
-            Node::Or(ops) => any(ops.iter().map(|o| self.test(o)).collect()),
+            Node::And(ops) => self.conjunction(&ops.iter().collect::<Vec<_>>()),
+            Node::Or(ops) => {
+                let leaves: Option<Vec<_>> = ops.iter().map(|o| self.truth_leaf(o)).collect();
+                match leaves {
+                    Some(leaves) => lets_any(leaves),
+                    None => any(ops.iter().map(|o| self.test(o)).collect()),
+                }
+            }
             Node::CompareSlots { op, lhs, rhs } => {
                 let (lhs, rhs) = (*lhs, *rhs);
                 comparison(*op, move |c| match (c.case.get(lhs), c.case.get(rhs)) {

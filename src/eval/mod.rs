@@ -149,12 +149,18 @@ enum Path {
 
 fn first_holding(ctx: &mut Ctx<'_>) -> RuleRef {
     let program = ctx.program;
+    let compiled = &program.fast.compiled().rules;
+    if compiled.len() == program.rules.len() {
+        for (index, rule) in compiled.iter().enumerate() {
+            if rule(ctx) {
+                return RuleRef::Rule(index);
+            }
+        }
+        return RuleRef::Otherwise;
+    }
+    // A program built without its closures.
     for (index, rule) in program.rules.iter().enumerate() {
-        let holds = match program.fast.compiled().rules.get(index) {
-            Some(compiled) => compiled(ctx),
-            None => ctx.rule_holds(rule),
-        };
-        if holds {
+        if ctx.rule_holds(rule) {
             return RuleRef::Rule(index);
         }
     }
@@ -231,22 +237,19 @@ impl<'a> Ctx<'a> {
             RuleRef::Otherwise => &program.otherwise,
         };
         let order_keys = match rule.cap.and_then(|c| program.caps.get(c)) {
-            Some(cap) => cap
-                .order_by
-                .iter()
-                .map(|k| self.eval(k).sort_key())
-                .collect(),
+            Some(cap) => self.order_keys(&cap.order_by),
             None => Vec::new(),
         };
         let mut warnings = Vec::new();
-        for (index, warning) in program.warnings.iter().enumerate() {
-            let holds = match program.fast.compiled().warnings.get(index) {
-                Some(compiled) if path == Path::Fast => compiled(self),
-                _ => self.truth(&warning.when),
-            };
-            if holds {
-                warnings.push(u16::try_from(index).unwrap_or(u16::MAX));
+        let compiled = &program.fast.compiled().warnings;
+        if path == Path::Fast && compiled.len() == program.warnings.len() {
+            for (index, warning) in compiled.iter().enumerate() {
+                if warning(self) {
+                    warnings.push(u16::try_from(index).unwrap_or(u16::MAX));
+                }
             }
+        } else {
+            self.tree_warnings(&mut warnings);
         }
         Decided {
             version,
@@ -255,6 +258,22 @@ impl<'a> Ctx<'a> {
             cap: rule.cap,
             order_keys,
             warnings,
+        }
+    }
+
+    /// A capped decision's order keys (out of line: most decisions have no cap).
+    #[inline(never)]
+    fn order_keys(&mut self, keys: &'a [Node]) -> Vec<SortKey> {
+        keys.iter().map(|k| self.eval(k).sort_key()).collect()
+    }
+
+    /// The warnings that hold, by walking their trees.
+    #[inline(never)]
+    fn tree_warnings(&mut self, warnings: &mut Vec<u16>) {
+        for (index, warning) in self.program.warnings.iter().enumerate() {
+            if self.truth(&warning.when) {
+                warnings.push(u16::try_from(index).unwrap_or(u16::MAX));
+            }
         }
     }
 
