@@ -22,6 +22,7 @@ const SCHEMA: &str = "schema Case {
   origin: country
   items: list of country
   route: list of country
+  flag: bool
   decision_date: date
 }
 ";
@@ -101,6 +102,18 @@ rule lets_or:
   because "One of three lets, one negated, holds."
   cites "Test."
 
+rule flag_matches:
+  when case.origin == TD and case.flag == via_sy
+  then yes
+  because "The flag says whether the route passes SY."
+  cites "Test."
+
+rule flag_differs:
+  when case.origin == TG and (SY in case.route or NO in case.route) != case.flag
+  then yes
+  because "The flag contradicts the route."
+  cites "Test."
+
 otherwise no
   because "No rule applies."
   cites "Test."
@@ -114,8 +127,13 @@ fn engine(dir: &Path) -> Engine {
 
 /// The outcome of a case by both paths, which must agree.
 fn outcome(engine: &Engine, origin: &str, items: &str, route: &str) -> String {
+    outcome_flagged(engine, origin, items, route, false)
+}
+
+/// The outcome of a case with `flag` set.
+fn outcome_flagged(engine: &Engine, origin: &str, items: &str, route: &str, flag: bool) -> String {
     let record = format!(
-        r#"{{"id":"a","origin":"{origin}","items":{items},"route":{route},"decision_date":"2020-02-01"}}"#
+        r#"{{"id":"a","origin":"{origin}","items":{items},"route":{route},"flag":{flag},"decision_date":"2020-02-01"}}"#
     );
     let case = engine.read_json(&record, 1).unwrap();
     let program = &engine.policy.programs[0];
@@ -224,4 +242,23 @@ fn conditions_made_of_lets_alone() {
     assert_eq!(outcome(&engine, "KE", "[]", "[]"), "yes");
     assert_eq!(outcome(&engine, "KE", "[]", r#"["SY", "NO"]"#), "yes");
     assert_eq!(outcome(&engine, "KE", "[]", r#"["SY"]"#), "no");
+}
+
+#[test]
+fn a_bool_field_against_a_condition() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    let sy = r#"["SY"]"#;
+    assert_eq!(outcome_flagged(&engine, "TD", "[]", sy, true), "yes");
+    assert_eq!(outcome_flagged(&engine, "TD", "[]", "[]", false), "yes");
+    assert_eq!(outcome_flagged(&engine, "TD", "[]", sy, false), "no");
+    assert_eq!(outcome_flagged(&engine, "TD", "[]", "[]", true), "no");
+    assert_eq!(outcome_flagged(&engine, "TG", "[]", sy, false), "yes");
+    assert_eq!(
+        outcome_flagged(&engine, "TG", "[]", r#"["NO"]"#, false),
+        "yes"
+    );
+    assert_eq!(outcome_flagged(&engine, "TG", "[]", "[]", true), "yes");
+    assert_eq!(outcome_flagged(&engine, "TG", "[]", sy, true), "no");
+    assert_eq!(outcome_flagged(&engine, "TG", "[]", "[]", false), "no");
 }

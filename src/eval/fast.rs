@@ -444,6 +444,34 @@ impl Builder {
         }
     }
 
+    /// `case.finding != some_condition` (or `==`): a bool field checked against a condition,
+    /// as a consistency warning does. An absent field equals nothing and differs from nothing.
+    fn bool_slot_against_condition(&mut self, op: CmpOp, lhs: &Node, rhs: &Node) -> Option<Test> {
+        let equal_wanted = match op {
+            CmpOp::Eq => true,
+            CmpOp::Ne => false,
+            _ => return None,
+        };
+        let (slot, condition) = match (lhs, rhs) {
+            (Node::Slot(s), other) | (other, Node::Slot(s)) => (*s, other),
+            _ => return None,
+        };
+        if let Some((mask, index, false)) = self.truth_leaf(condition) {
+            return Some(test(move |c| match c.case.get(slot) {
+                Some(Value::Bool(b)) => (*b == c.truth_let(mask, index)) == equal_wanted,
+                _ => false,
+            }));
+        }
+        if !is_truth(condition) {
+            return None;
+        }
+        let condition = self.test(condition);
+        Some(test(move |c| match c.case.get(slot) {
+            Some(Value::Bool(b)) => (*b == condition(c)) == equal_wanted,
+            _ => false,
+        }))
+    }
+
     /// Every part holds: one closure when the parts are all truth lets (`when a and not b`),
     /// which reads their bits in place.
     fn conjunction(&mut self, parts: &[&Node]) -> Test {
@@ -544,6 +572,9 @@ impl Builder {
             }
             Node::Compare { op, lhs, rhs } => {
                 let op = *op;
+                if let Some(test) = self.bool_slot_against_condition(op, lhs, rhs) {
+                    return test;
+                }
                 if let Node::Const(constant) = &**rhs
                     && let Some(constant) = scalar(constant)
                 {
