@@ -228,6 +228,28 @@ pub enum Node {
     },
 }
 
+impl Node {
+    /// Whether the node is a condition: its value is always `true` or `false`, never absent.
+    /// Evaluation relies on it (a let that is a condition is kept as a bit), so both paths
+    /// answer these nodes, and only these, by their truth.
+    pub fn is_condition(&self) -> bool {
+        matches!(
+            self,
+            Node::SlotPresent(_)
+                | Node::CompareSlots { .. }
+                | Node::CompareSlotConst { .. }
+                | Node::RecordSlotPresent { .. }
+                | Node::Not(_)
+                | Node::And(_)
+                | Node::Or(_)
+                | Node::Compare { .. }
+                | Node::InSet { .. }
+                | Node::In { .. }
+                | Node::Quantifier { .. }
+        )
+    }
+}
+
 /// A constant set of countries and enum values, tested without a scan.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ValueSet {

@@ -116,7 +116,7 @@ impl FastCode {
             .lets
             .iter()
             .map(|definition| {
-                let kept_as_bit = is_truth(definition) && truths < TRUTH_BITS;
+                let kept_as_bit = definition.is_condition() && truths < TRUTH_BITS;
                 truths += u32::from(kept_as_bit);
                 kept_as_bit.then(|| 1u64 << (truths - 1))
             })
@@ -276,25 +276,6 @@ fn any(mut parts: Vec<Test>) -> Test {
             test(move |c| a(c) || b(c) || third(c) || tail(c))
         }
     }
-}
-
-/// Whether a node is a condition, whose value is always `true` or `false` (never absent) on
-/// both paths: what [`Ctx::eval`] answers with [`Ctx::truth`].
-pub(super) fn is_truth(node: &Node) -> bool {
-    matches!(
-        node,
-        Node::SlotPresent(_)
-            | Node::CompareSlots { .. }
-            | Node::CompareSlotConst { .. }
-            | Node::RecordSlotPresent { .. }
-            | Node::Not(_)
-            | Node::And(_)
-            | Node::Or(_)
-            | Node::Compare { .. }
-            | Node::InSet { .. }
-            | Node::In { .. }
-            | Node::Quantifier { .. }
-    )
 }
 
 /// A constant that borrows nothing, as a value of any lifetime; `None` for text, lists and
@@ -462,7 +443,7 @@ impl Builder {
                 _ => false,
             }));
         }
-        if !is_truth(condition) {
+        if !condition.is_condition() {
             return None;
         }
         let condition = self.test(condition);
@@ -743,17 +724,7 @@ impl Builder {
                 })
             }
             Node::Call { function, args } => self.call(node, *function, args),
-            Node::SlotPresent(_)
-            | Node::RecordSlotPresent { .. }
-            | Node::Not(_)
-            | Node::And(_)
-            | Node::Or(_)
-            | Node::Compare { .. }
-            | Node::CompareSlots { .. }
-            | Node::CompareSlotConst { .. }
-            | Node::InSet { .. }
-            | Node::In { .. }
-            | Node::Quantifier { .. } => {
+            condition if condition.is_condition() => {
                 let truth = self.test(node);
                 get(move |c| Val::Bool(truth(c)))
             }

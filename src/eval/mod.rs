@@ -530,17 +530,8 @@ impl<'a> Ctx<'a> {
                 _ => Val::Absent,
             },
             Node::Call { function, args } => self.call(*function, args),
-            Node::SlotPresent(_)
-            | Node::CompareSlots { .. }
-            | Node::CompareSlotConst { .. }
-            | Node::RecordSlotPresent { .. }
-            | Node::Not(_)
-            | Node::And(_)
-            | Node::Or(_)
-            | Node::Compare { .. }
-            | Node::InSet { .. }
-            | Node::In { .. }
-            | Node::Quantifier { .. } => Val::Bool(self.truth(node)),
+            // The conditions (`Node::is_condition`).
+            _ => Val::Bool(self.truth(node)),
         }
     }
 
