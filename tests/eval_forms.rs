@@ -23,6 +23,10 @@ const SCHEMA: &str = "schema Case {
   items: list of country
   route: list of country
   flag: bool
+  stays: list of {
+    country: country
+    left: optional date
+  }
   decision_date: date
 }
 ";
@@ -41,6 +45,7 @@ let is_ke = case.origin == KE
 let has_items = count(case.items) > 0
 let via_sy = SY in case.route
 let via_no = NO in case.route
+let first_left = count(case.stays) > 0 and case.stays[0] has left
 
 outcome yes
 outcome no
@@ -114,6 +119,24 @@ rule flag_differs:
   because "The flag contradicts the route."
   cites "Test."
 
+rule stay_left_later:
+  when case.origin == TN and (any s in case.stays: s has left and s.left > case.decision_date)
+  then yes
+  because "A stay ended after the decision date."
+  cites "Test."
+
+rule first_stay_left:
+  when case.origin == TZ and first_left
+  then yes
+  because "The first stay has ended."
+  cites "Test."
+
+rule quantified_element:
+  when case.origin == UG and (any b in [any n in case.route: n == SY, case.flag]: b)
+  then yes
+  because "The route passes SY, or the flag is set."
+  cites "Test."
+
 otherwise no
   because "No rule applies."
   cites "Test."
@@ -132,10 +155,17 @@ fn outcome(engine: &Engine, origin: &str, items: &str, route: &str) -> String {
 
 /// The outcome of a case with `flag` set.
 fn outcome_flagged(engine: &Engine, origin: &str, items: &str, route: &str, flag: bool) -> String {
-    let record = format!(
-        r#"{{"id":"a","origin":"{origin}","items":{items},"route":{route},"flag":{flag},"decision_date":"2020-02-01"}}"#
-    );
-    let case = engine.read_json(&record, 1).unwrap();
+    decided(
+        engine,
+        &format!(
+            r#"{{"id":"a","origin":"{origin}","items":{items},"route":{route},"flag":{flag},"stays":[],"decision_date":"2020-02-01"}}"#
+        ),
+    )
+}
+
+/// The outcome of a record by both paths, which must agree.
+fn decided(engine: &Engine, record: &str) -> String {
+    let case = engine.read_json(record, 1).unwrap();
     let program = &engine.policy.programs[0];
     let fast = eval::decide(program, 0, &case);
     let (traced, _) = eval::decide_traced(program, 0, &case);
@@ -261,4 +291,43 @@ fn a_bool_field_against_a_condition() {
     assert_eq!(outcome_flagged(&engine, "TG", "[]", "[]", true), "yes");
     assert_eq!(outcome_flagged(&engine, "TG", "[]", sy, true), "no");
     assert_eq!(outcome_flagged(&engine, "TG", "[]", "[]", false), "no");
+}
+
+#[test]
+fn has_on_a_record_in_a_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    let record = |origin: &str, stays: &str| {
+        format!(
+            r#"{{"id":"a","origin":"{origin}","items":[],"route":[],"flag":false,"stays":{stays},"decision_date":"2020-02-01"}}"#
+        )
+    };
+    let later = r#"[{"country":"RU"},{"country":"TR","left":"2020-03-01"}]"#;
+    let earlier = r#"[{"country":"TR","left":"2019-01-01"}]"#;
+    let open = r#"[{"country":"RU"}]"#;
+    assert_eq!(decided(&engine, &record("TN", later)), "yes");
+    assert_eq!(decided(&engine, &record("TN", earlier)), "no");
+    assert_eq!(decided(&engine, &record("TN", open)), "no");
+    assert_eq!(decided(&engine, &record("TN", "[]")), "no");
+    assert_eq!(decided(&engine, &record("TZ", earlier)), "yes");
+    assert_eq!(decided(&engine, &record("TZ", later)), "no");
+    assert_eq!(decided(&engine, &record("TZ", "[]")), "no");
+}
+
+#[test]
+fn a_quantifier_inside_a_list_element_reads_its_own_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    assert_eq!(
+        outcome_flagged(&engine, "UG", "[]", r#"["SY"]"#, false),
+        "yes"
+    );
+    assert_eq!(
+        outcome_flagged(&engine, "UG", "[]", r#"["IQ"]"#, false),
+        "no"
+    );
+    assert_eq!(
+        outcome_flagged(&engine, "UG", "[]", r#"["IQ"]"#, true),
+        "yes"
+    );
 }

@@ -654,17 +654,17 @@ impl Builder {
                 self.depth -= 1;
                 test(move |c| {
                     let list = list.read(c);
-                    // The variable's place is taken once and each element put in it in turn.
                     let depth = c.vars.len();
-                    c.vars.push(Val::Absent);
                     // `any` stops at the first element that holds, `all` at the first that
                     // does not.
                     let mut result = !wanted;
                     for i in 0..list.len() {
+                        // An element is worked out before its variable is in place: an element
+                        // written in the policy may hold a quantifier of its own, numbered
+                        // from the stack outside this one.
+                        c.vars.truncate(depth);
                         let element = c.element(list, i);
-                        if let Some(var) = c.vars.get_mut(depth) {
-                            *var = element;
-                        }
+                        c.vars.push(element);
                         if body(c) == wanted {
                             result = wanted;
                             break;
@@ -674,6 +674,9 @@ impl Builder {
                     result
                 })
             }
+            // A condition with no closure of its own is walked as a tree (`get` would send it
+            // back here).
+            Node::RecordSlotPresent { .. } => self.tree_test(node),
             _ => {
                 let value = self.get(node);
                 test(move |c| matches!(value(c), Val::Bool(true)))
