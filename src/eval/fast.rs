@@ -516,16 +516,13 @@ impl Builder {
                     None => test(move |c| matches!(c.value_let(index), Val::Bool(true))),
                 }
             }
-            Node::Not(e) if self.truth_leaf(e).is_some() => {
-                let Some((mask, index, negated)) = self.truth_leaf(e) else {
-                    return test(|_| false);
-                };
-                test(move |c| c.truth_let(mask, index) == negated)
-            }
-            Node::Not(e) => {
-                let e = self.test(e);
-                test(move |c| !e(c))
-            }
+            Node::Not(e) => match self.truth_leaf(node) {
+                Some((mask, index, negated)) => test(move |c| c.truth_let(mask, index) != negated),
+                None => {
+                    let e = self.test(e);
+                    test(move |c| !e(c))
+                }
+            },
             Node::And(ops) => self.conjunction(&ops.iter().collect::<Vec<_>>()),
             Node::Or(ops) => {
                 let leaves: Option<Vec<_>> = ops.iter().map(|o| self.truth_leaf(o)).collect();
@@ -705,15 +702,9 @@ impl Builder {
                     None => get(move |c| c.value_let(index)),
                 }
             }
-            Node::Index { base, index } if matches!(**base, Node::Slot(_)) => {
-                let (Node::Slot(s), index) = (&**base, *index) else {
-                    return self.tree_get(node);
-                };
-                let s = *s;
-                get(move |c| match c.case.get(s) {
-                    Some(Value::List(items)) => items.get(index).map_or(Val::Absent, Val::of),
-                    _ => Val::Absent,
-                })
+            Node::Index { base, .. } if matches!(**base, Node::Slot(_)) => {
+                let element = self.operand(node);
+                get(move |c| element.read(c))
             }
             Node::Index { base, index } => {
                 let (base, index) = (self.get(base), *index);

@@ -402,14 +402,7 @@ impl<'a> Ctx<'a> {
                 self.keep_truth(*mask, holds);
                 Val::Bool(holds)
             }
-            Some(CompiledLet::Value { place, .. }) => {
-                if let Some(Some(value)) = self.values.get(*place) {
-                    return *value;
-                }
-                let value = self.outside_quantifiers(|c| c.eval(definition));
-                self.keep_value(*place, value);
-                value
-            }
+            Some(CompiledLet::Value { place, .. }) => self.value_in(*place, |c| c.eval(definition)),
             None => self.outside_quantifiers(|c| c.eval(definition)),
         }
     }
@@ -427,7 +420,13 @@ impl<'a> Ctx<'a> {
         result
     }
 
-    fn keep_value(&mut self, place: usize, value: Val<'a>) {
+    /// The value kept at `place` of the value cache, computed (with no quantifier open) and kept
+    /// on first use.
+    fn value_in(&mut self, place: usize, compute: impl FnOnce(&mut Self) -> Val<'a>) -> Val<'a> {
+        if let Some(Some(value)) = self.values.get(place) {
+            return *value;
+        }
+        let value = self.outside_quantifiers(compute);
         if self.values.is_empty() {
             let places = self.program.fast.compiled().value_lets;
             self.values.resize(places, None);
@@ -435,6 +434,7 @@ impl<'a> Ctx<'a> {
         if let Some(kept) = self.values.get_mut(place) {
             *kept = Some(value);
         }
+        value
     }
 
     fn keep_truth(&mut self, mask: u64, holds: bool) {
@@ -469,14 +469,7 @@ impl<'a> Ctx<'a> {
     fn value_let(&mut self, index: usize) -> Val<'a> {
         let program = self.program;
         match program.fast.compiled().lets.get(index) {
-            Some(CompiledLet::Value { place, get }) => {
-                if let Some(Some(value)) = self.values.get(*place) {
-                    return *value;
-                }
-                let value = self.outside_quantifiers(|c| get(c));
-                self.keep_value(*place, value);
-                value
-            }
+            Some(CompiledLet::Value { place, get }) => self.value_in(*place, |c| get(c)),
             _ => self.let_value(index),
         }
     }

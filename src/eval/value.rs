@@ -31,7 +31,9 @@ pub enum Val<'a> {
     List(&'a [Value]),
     /// A record value (an element of a list of records).
     Record(&'a [Value]),
-    /// A list written in the policy whose elements are computed when read.
+    /// A list written in the policy whose elements are computed when read. Last, so that the
+    /// variants before it are in the order of [`Value`]'s and [`Val::of`] is nearly a copy (8
+    /// instructions a decided case fewer than with `Nodes` before `Record`).
     Nodes(&'a [Node]),
 }
 
