@@ -293,19 +293,38 @@ fn scalar(value: &Value) -> Option<Val<'static>> {
     })
 }
 
-/// A comparison: its operator chosen when the version is compiled, not at each case.
+/// A comparison: its operator chosen when the version is compiled, not at each case. The
+/// operator is kept as the set of orderings it accepts (a bit each), so that one closure serves
+/// every operator with no branch on it, and the ordering's code is inlined into that closure.
 fn comparison<F>(op: CmpOp, ordering: F) -> Test
 where
     F: for<'c> Fn(&mut Ctx<'c>) -> Option<Ordering> + Send + Sync + 'static,
 {
+    let accepted = accepted_orderings(op);
+    test(move |c| ordering(c).is_some_and(|o| accepted & ordering_bit(o) != 0))
+}
+
+/// The orderings under which `a op b` holds, as bits of [`ordering_bit`].
+fn accepted_orderings(op: CmpOp) -> u8 {
+    let (less, equal, greater) = (
+        ordering_bit(Ordering::Less),
+        ordering_bit(Ordering::Equal),
+        ordering_bit(Ordering::Greater),
+    );
     match op {
-        CmpOp::Eq => test(move |c| ordering(c) == Some(Ordering::Equal)),
-        CmpOp::Ne => test(move |c| ordering(c).is_some_and(Ordering::is_ne)),
-        CmpOp::Lt => test(move |c| ordering(c) == Some(Ordering::Less)),
-        CmpOp::Le => test(move |c| ordering(c).is_some_and(Ordering::is_le)),
-        CmpOp::Gt => test(move |c| ordering(c) == Some(Ordering::Greater)),
-        CmpOp::Ge => test(move |c| ordering(c).is_some_and(Ordering::is_ge)),
+        CmpOp::Eq => equal,
+        CmpOp::Ne => less | greater,
+        CmpOp::Lt => less,
+        CmpOp::Le => less | equal,
+        CmpOp::Gt => greater,
+        CmpOp::Ge => greater | equal,
     }
+}
+
+#[inline(always)]
+fn ordering_bit(ordering: Ordering) -> u8 {
+    // Less, Equal and Greater are -1, 0 and 1.
+    1 << (ordering as i8 + 1)
 }
 
 /// [`Val::compare`] of a stored value with a scalar, the usual pairs answered in place.

@@ -454,15 +454,27 @@ impl<'a> Ctx<'a> {
         self.compute_truth_let(mask, index)
     }
 
+    /// The first read of a truth let: small, so that its call saves few registers; a let first
+    /// read inside a quantifier, or without its closure, is computed aside.
     #[inline(never)]
     fn compute_truth_let(&mut self, mask: u64, index: usize) -> bool {
         let program = self.program;
         let holds = match program.fast.compiled().lets.get(index) {
-            Some(CompiledLet::Truth { test, .. }) => self.outside_quantifiers(|c| test(c)),
-            _ => matches!(self.let_value(index), Val::Bool(true)),
+            Some(CompiledLet::Truth { test, .. }) if self.vars.is_empty() => test(self),
+            _ => self.compute_truth_let_aside(index),
         };
         self.keep_truth(mask, holds);
         holds
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn compute_truth_let_aside(&mut self, index: usize) -> bool {
+        let program = self.program;
+        match program.fast.compiled().lets.get(index) {
+            Some(CompiledLet::Truth { test, .. }) => self.outside_quantifiers(|c| test(c)),
+            _ => matches!(self.let_value(index), Val::Bool(true)),
+        }
     }
 
     /// The value of a let that is not a truth let, by its closure (see [`Ctx::let_value`]).
