@@ -137,6 +137,18 @@ rule quantified_element:
   because "The route passes SY, or the flag is set."
   cites "Test."
 
+rule second_differs:
+  when case.origin == ZM and count(case.route) > 1 and case.route[1] != case.origin
+  then yes
+  because "The route's second country is not the origin."
+  cites "Test."
+
+rule before_ru:
+  when case.origin == ZW and (all c in before(case.route, RU): c in [SY, IQ])
+  then yes
+  because "Every country of the route before RU is SY or IQ."
+  cites "Test."
+
 otherwise no
   because "No rule applies."
   cites "Test."
@@ -330,4 +342,30 @@ fn a_quantifier_inside_a_list_element_reads_its_own_variable() {
         outcome_flagged(&engine, "UG", "[]", r#"["IQ"]"#, true),
         "yes"
     );
+}
+
+#[test]
+fn two_stored_values_compared() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    assert_eq!(outcome(&engine, "ZM", "[]", r#"["ZM", "SY"]"#), "yes");
+    assert_eq!(outcome(&engine, "ZM", "[]", r#"["SY", "ZM"]"#), "no");
+    assert_eq!(outcome(&engine, "ZM", "[]", r#"["SY"]"#), "no");
+    assert_eq!(outcome(&engine, "ZM", "[]", "[]"), "no");
+}
+
+#[test]
+fn a_quantifier_over_the_countries_before_a_country() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    assert_eq!(
+        outcome(&engine, "ZW", "[]", r#"["SY", "IQ", "RU", "NO"]"#),
+        "yes"
+    );
+    assert_eq!(outcome(&engine, "ZW", "[]", r#"["SY", "NO", "RU"]"#), "no");
+    // Nothing before RU: `all` of nothing holds.
+    assert_eq!(outcome(&engine, "ZW", "[]", r#"["RU", "NO"]"#), "yes");
+    // No RU: the whole route is read.
+    assert_eq!(outcome(&engine, "ZW", "[]", r#"["SY", "IQ"]"#), "yes");
+    assert_eq!(outcome(&engine, "ZW", "[]", r#"["SY", "NO"]"#), "no");
 }

@@ -340,6 +340,54 @@ fn compare_stored(stored: &Value, scalar: &Val<'_>) -> Option<Ordering> {
     }
 }
 
+/// A value of the case read where it is stored: a slot, or an element of a list in a slot
+/// (`case.travel.route[0]`).
+#[derive(Clone, Copy)]
+enum Place {
+    Slot(usize),
+    Element { slot: usize, index: usize },
+}
+
+impl Place {
+    fn of(node: &Node) -> Option<Place> {
+        match node {
+            Node::Slot(slot) => Some(Place::Slot(*slot)),
+            Node::Index { base, index } => match **base {
+                Node::Slot(slot) => Some(Place::Element {
+                    slot,
+                    index: *index,
+                }),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    #[inline(always)]
+    fn stored(self, case: &[Value]) -> Option<&Value> {
+        match self {
+            Place::Slot(slot) => case.get(slot),
+            Place::Element { slot, index } => match case.get(slot) {
+                Some(Value::List(items)) => items.get(index),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// [`Val::compare`] of two stored values, the pairs of scalars answered in place.
+#[inline(always)]
+fn compare_stored_pair(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Date(a), Value::Date(b)) => Some(a.cmp(b)),
+        (Value::Country(a), Value::Country(b)) => Some(a.cmp(b)),
+        (Value::Int(a), Value::Int(b)) => Some(a.cmp(b)),
+        (Value::Enum(a), Value::Enum(b)) => Some(a.cmp(b)),
+        (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
+        _ => Val::of(a).compare(&Val::of(b)),
+    }
+}
+
 /// A comparison of an operand with a scalar constant. Only a value of the constant's type
 /// compares with it ([`Val::compare`]), so that is the one type each closure looks for.
 fn against_constant(op: CmpOp, lhs: Operand, constant: Val<'static>) -> Test {
@@ -577,6 +625,16 @@ impl Builder {
                 {
                     return against_constant(op, self.operand(lhs), constant);
                 }
+                if let (Some(lhs), Some(rhs)) = (Place::of(lhs), Place::of(rhs)) {
+                    return comparison(op, move |c| {
+                        match (lhs.stored(c.case), rhs.stored(c.case)) {
+                            (Some(a), Some(b)) => compare_stored_pair(a, b),
+                            (a, b) => a
+                                .map_or(Val::Absent, Val::of)
+                                .compare(&b.map_or(Val::Absent, Val::of)),
+                        }
+                    });
+                }
                 let (lhs, rhs) = (self.operand(lhs), self.operand(rhs));
                 comparison(op, move |c| {
                     let l = lhs.read(c);
@@ -774,6 +832,19 @@ impl Builder {
             Function::Months => between(first, second, months_between),
             Function::Days => between(first, second, days_between),
             Function::Before => match (args, scalar_const(args.get(1))) {
+                // `before(case.travel.route, RU)`: countries compared as such, not as values.
+                ([Node::Slot(s), _], Some(Value::Country(country))) => {
+                    let s = *s;
+                    get(move |c| match c.case.get(s) {
+                        Some(Value::List(items)) => {
+                            let end = items
+                                .iter()
+                                .position(|v| matches!(v, Value::Country(k) if *k == country));
+                            Val::List(end.and_then(|end| items.get(..end)).unwrap_or(items))
+                        }
+                        _ => Val::Absent,
+                    })
+                }
                 ([Node::Slot(s), _], Some(constant)) => {
                     let s = *s;
                     get(move |c| match c.case.get(s) {
