@@ -592,6 +592,38 @@ fn threads_do_not_change_the_output_of_a_batch_over_one_chunk() {
     assert_eq!(errors, 3 * 5, "five groups of three bad records");
 }
 
+#[test]
+fn decisions_written_before_the_first_capped_one_stay_first() {
+    // Forty Russian nationals (standard procedure, no cap), about 20 KiB of output, go out
+    // before the first decision that waits for a cap; what follows is rendered at the end in
+    // long runs of lines, which bypass the output's buffer and must not overtake it.
+    let text = std::fs::read_to_string(root(CASES)).expect("the example batch");
+    let first = text.lines().next().expect("a case");
+    let mut batch = String::new();
+    for i in 0..40 {
+        let mut case: Value = serde_json::from_str(first).expect("a case");
+        case["id"] = json!(format!("RU-{i:03}"));
+        case["nationality"] = json!("RU");
+        batch.push_str(&case.to_string());
+        batch.push('\n');
+    }
+    batch.push_str(&large_batch());
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("ru-first.jsonl");
+    std::fs::write(&path, &batch).expect("a temporary file");
+    let path = path.to_string_lossy().into_owned();
+    for threads in ["1", "2"] {
+        let out = eval(&path, &["--format", "jsonl", "--threads", threads]);
+        let records = jsonl(&out);
+        let lines: Vec<u64> = records.iter().filter_map(|r| r["line"].as_u64()).collect();
+        assert!(
+            lines.windows(2).all(|w| w[0] < w[1]),
+            "--threads {threads}: input order"
+        );
+        assert_eq!(lines.first(), Some(&1), "--threads {threads}");
+    }
+}
+
 // The embedding API ------------------------------------------------------------------------------
 
 #[test]

@@ -10,7 +10,7 @@
 
 pub mod ledger;
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 
 use crate::compile::CompiledPolicy;
 use crate::dates::Date;
@@ -111,6 +111,7 @@ impl Candidates {
 }
 
 /// A candidate of a cap, with what its allocation reads of it for most members.
+#[derive(Debug, Clone, Copy)]
 struct Member {
     /// Its keys' first bytes (see [`key_prefix`]).
     prefix: u128,
@@ -250,22 +251,25 @@ pub fn allocate(
     candidates: &Candidates,
     book: &dyn GrantBook,
 ) -> AllocationResult {
+    allocate_on(policy, candidates, book, 1)
+}
+
+/// [`allocate`], with the members of each cap sorted by `threads` threads: the allocation is
+/// the part of a batch no other thread can help with, and sorting is most of it.
+pub fn allocate_on(
+    policy: &CompiledPolicy,
+    candidates: &Candidates,
+    book: &dyn GrantBook,
+    threads: usize,
+) -> AllocationResult {
     let mut result = AllocationResult {
         allocations: vec![Allocation::Overflow { queue_position: 0 }; candidates.len()],
         ..AllocationResult::default()
     };
-    // Caps in the order of their declaring versions' effective dates (versions are sorted so).
-    // A policy has a few caps: they are gathered as found, not from a list of every candidate's.
-    let mut groups: Vec<(usize, usize)> = Vec::new();
-    for candidate in candidates.iter() {
-        let group = (candidate.version, candidate.cap);
-        if !groups.contains(&group) {
-            groups.push(group);
-        }
-    }
-    groups.sort_unstable();
-    let mut granted_ids: HashSet<&str> = HashSet::new();
-    for (version, cap_index) in groups {
+    let groups = members_by_cap(candidates);
+    // Only ids granted in this run are kept here, at most the caps' limits.
+    let mut granted_ids: FxHashSet<&str> = FxHashSet::default();
+    for ((version, cap_index), mut members) in groups {
         let Some(cap) = policy
             .programs
             .get(version)
@@ -273,28 +277,7 @@ pub fn allocate(
         else {
             continue;
         };
-        // In key order, ties in input order. The keys' first 16 bytes are compared as a
-        // number, in the members themselves; only members that share them compare the rest.
-        let mut members: Vec<Member> = (0..candidates.len())
-            .filter_map(|i| {
-                let packed = candidates.packed.get(i)?;
-                let ours = packed.version as usize == version && packed.cap as usize == cap_index;
-                let order = candidates.order_of(packed)?;
-                ours.then(|| Member {
-                    prefix: key_prefix(order),
-                    id_start: packed.id_start,
-                    id_length: packed.id_length,
-                    index: i,
-                })
-            })
-            .collect();
-        let order = |i: usize| candidates.get(i).map(|c| c.order);
-        members.sort_unstable_by(|a, b| {
-            a.prefix
-                .cmp(&b.prefix)
-                .then_with(|| order(a.index).cmp(&order(b.index)))
-                .then(a.index.cmp(&b.index))
-        });
+        sort_members(&mut members, candidates, threads);
         let caps_filter = cap.counts_caps.as_deref();
         let used_before = book.count(caps_filter, cap.counts_from);
         let mut used = used_before
@@ -361,6 +344,72 @@ pub fn allocate(
     }
     result
 }
+
+/// The members of each cap, in input order, by (version, cap) in the order caps are allocated:
+/// that of their declaring versions' effective dates (versions are sorted so). A policy has a
+/// few caps: they are gathered as found, in one pass over the candidates.
+fn members_by_cap(candidates: &Candidates) -> Vec<((usize, usize), Vec<Member>)> {
+    let mut groups: Vec<((usize, usize), Vec<Member>)> = Vec::new();
+    for (index, packed) in candidates.packed.iter().enumerate() {
+        let group = (packed.version as usize, packed.cap as usize);
+        let at = match groups.iter().position(|(g, _)| *g == group) {
+            Some(at) => at,
+            None => {
+                groups.push((group, Vec::new()));
+                groups.len() - 1
+            }
+        };
+        if let (Some(order), Some((_, members))) = (candidates.order_of(packed), groups.get_mut(at))
+        {
+            members.push(Member {
+                prefix: key_prefix(order),
+                id_start: packed.id_start,
+                id_length: packed.id_length,
+                index,
+            });
+        }
+    }
+    groups.sort_unstable_by_key(|(group, _)| *group);
+    groups
+}
+
+/// Sorts a cap's members in key order, ties in input order. The keys' first 16 bytes are
+/// compared as a number, in the members themselves; only members that share them compare the
+/// rest. With more than one thread, each sorts a part, and the stable sort then merges the
+/// sorted parts it finds; it alone would sort them all, should a thread not start.
+fn sort_members(members: &mut [Member], candidates: &Candidates, threads: usize) {
+    let order = |i: usize| candidates.get(i).map(|c| c.order);
+    let in_order = |a: &Member, b: &Member| {
+        a.prefix
+            .cmp(&b.prefix)
+            .then_with(|| order(a.index).cmp(&order(b.index)))
+            .then(a.index.cmp(&b.index))
+    };
+    let threads = threads.clamp(1, MAX_SORT_THREADS);
+    if threads == 1 || members.len() < PARALLEL_SORT_MIN {
+        members.sort_unstable_by(in_order);
+        return;
+    }
+    std::thread::scope(|scope| {
+        let mut parts = members.chunks_mut(members.len().div_ceil(threads));
+        let own = parts.next();
+        for part in parts {
+            // A part whose thread does not start is sorted by the merge below.
+            std::thread::Builder::new()
+                .spawn_scoped(scope, move || part.sort_unstable_by(in_order))
+                .ok();
+        }
+        if let Some(own) = own {
+            own.sort_unstable_by(in_order);
+        }
+    });
+    members.sort_by(in_order);
+}
+
+/// Below this many members a cap is sorted by one thread: starting another costs more.
+const PARALLEL_SORT_MIN: usize = 16 * 1024;
+/// Parts a cap's members are sorted in at most.
+const MAX_SORT_THREADS: usize = 16;
 
 #[cfg(test)]
 mod tests {
@@ -444,5 +493,63 @@ mod tests {
             Some(("", 70_000))
         );
         assert!(candidates.get(2).is_none() && candidates.len() == 2);
+    }
+
+    /// Candidates of two caps, their keys a date and an id in a scrambled order, some equal in
+    /// their first 16 bytes and some altogether (ties go by input order).
+    fn scrambled(count: usize) -> Candidates {
+        let mut candidates = Candidates::default();
+        let mut state = 12_345u64;
+        for i in 0..count {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            let day = Date::constant(2016, 1, 1 + (state >> 60) as i8);
+            let id = format!("SK-{:07}-{}", (state >> 40) % 5_000, i % 3);
+            let keys = [SortKey::Date(day), SortKey::Text(id.as_str().into())];
+            candidates.push(&format!("C{i}"), 0, i % 2, &keys, day);
+        }
+        candidates
+    }
+
+    #[test]
+    fn members_sorted_on_more_threads_are_in_the_same_order() {
+        let candidates = scrambled(3 * super::PARALLEL_SORT_MIN);
+        for (group, members) in super::members_by_cap(&candidates) {
+            let sorted = |threads: usize| {
+                let mut members = members.clone();
+                super::sort_members(&mut members, &candidates, threads);
+                members.iter().map(|m| m.index).collect::<Vec<_>>()
+            };
+            let one = sorted(1);
+            let expected = {
+                let mut indices: Vec<usize> = members.iter().map(|m| m.index).collect();
+                indices.sort_by_key(|&i| candidates.get(i).map(|c| c.order));
+                indices
+            };
+            assert_eq!(
+                one, expected,
+                "cap {group:?}: key order, ties in input order"
+            );
+            for threads in [2, 3, 16, 100] {
+                assert_eq!(sorted(threads), one, "cap {group:?} on {threads} threads");
+            }
+        }
+    }
+
+    #[test]
+    fn members_are_gathered_by_cap_in_input_order() {
+        let mut candidates = Candidates::default();
+        for (id, version, cap) in [("a", 1, 0), ("b", 0, 1), ("c", 1, 0), ("d", 0, 0)] {
+            candidates.push(id, version, cap, &[], Date::MIN);
+        }
+        let groups: Vec<((usize, usize), Vec<usize>)> = super::members_by_cap(&candidates)
+            .into_iter()
+            .map(|(group, members)| (group, members.iter().map(|m| m.index).collect()))
+            .collect();
+        assert_eq!(
+            groups,
+            vec![((0, 0), vec![3]), ((0, 1), vec![1]), ((1, 0), vec![0, 2])]
+        );
     }
 }

@@ -20,6 +20,10 @@ use crate::source::{SourceFile, Span};
 /// The output's buffer: a batch writes hundreds of bytes a decision, and with the default
 /// 8 KiB a million decisions took 73,000 writes to the system.
 const OUTPUT_BUFFER: usize = 256 * 1024;
+/// Rendered lines this long go to the output as they are, not copied into its buffer: the
+/// pieces a pool's threads render are about 70 KiB, and copying them was 5 % of a run on two
+/// threads (they were rendered on the other core).
+const PASSED_THROUGH: usize = 32 * 1024;
 
 /// Arguments of `readmit eval`.
 #[derive(Debug, Args)]
@@ -209,7 +213,7 @@ impl From<crate::caps::ledger::LedgerError> for RunError {
 struct CliSink {
     policy: std::sync::Arc<crate::compile::CompiledPolicy>,
     writer: RecordWriter,
-    out: Box<dyn Write>,
+    out: io::BufWriter<Box<dyn Write>>,
     summary: Summary,
     /// Rendered decisions counted by version and outcome index (decisions, warned ones), put in
     /// the summary at the end: looking both names up for every record was 2% of a run.
@@ -246,11 +250,16 @@ impl RecordSink for CliSink {
     }
 
     fn rendered_lines(&mut self, lines: &[u8], records: &[(usize, Tally)]) -> io::Result<()> {
-        // JSON Lines go out as they are, in one write: a block is larger than the output's
-        // buffer, which then passes it through instead of copying it.
+        // JSON Lines go out as they are, in one write; long ones after what is buffered.
         if self.writer.emits_lines() {
             for &(_, tally) in records {
                 self.tally(tally);
+            }
+            if lines.len() >= PASSED_THROUGH {
+                self.out.flush()?;
+                return self
+                    .writer
+                    .emit_lines(lines, records.len(), self.out.get_mut());
             }
             return self.writer.emit_lines(lines, records.len(), &mut self.out);
         }
@@ -382,10 +391,7 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
                 .unwrap_or(Path::new("."));
             match tempfile::NamedTempFile::new_in(dir) {
                 Ok(file) => match file.reopen() {
-                    Ok(handle) => (
-                        Box::new(io::BufWriter::with_capacity(OUTPUT_BUFFER, handle)),
-                        Some(file),
-                    ),
+                    Ok(handle) => (Box::new(handle), Some(file)),
                     Err(e) => {
                         return fail(cannot_write(path.display().to_string(), &e));
                     }
@@ -395,14 +401,9 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
                 }
             }
         }
-        None => (
-            Box::new(io::BufWriter::with_capacity(
-                OUTPUT_BUFFER,
-                io::stdout().lock(),
-            )),
-            None,
-        ),
+        None => (Box::new(io::stdout().lock()), None),
     };
+    let out = io::BufWriter::with_capacity(OUTPUT_BUFFER, out);
     let mut sink = CliSink {
         policy: engine.policy.clone(),
         writer: RecordWriter::new(output_format, attribute_names(&engine)),
@@ -468,19 +469,26 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
             )));
         }
         let candidates = run.candidates(sink)?;
+        let threads = run.threads();
         let contexts = std::mem::take(&mut run.error_contexts);
         let allocation = match (&mut ledger, &broken) {
             (Some(ledger), None) => ledger.allocate_and_record(
                 engine.name(),
                 &cases_name,
                 |book| {
-                    let allocation = crate::caps::allocate(&engine.policy, &candidates, book);
+                    let allocation =
+                        crate::caps::allocate_on(&engine.policy, &candidates, book, threads);
                     let grants = allocation.new_grants.clone();
                     (allocation, grants)
                 },
                 &interrupted,
             )?,
-            _ => crate::caps::allocate(&engine.policy, &candidates, &crate::caps::NoLedger),
+            _ => crate::caps::allocate_on(
+                &engine.policy,
+                &candidates,
+                &crate::caps::NoLedger,
+                threads,
+            ),
         };
         run.complete(&allocation, sink)?;
         sink.writer.finish(&mut sink.out)?;

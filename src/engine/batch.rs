@@ -809,8 +809,8 @@ impl<'e> BatchRun<'e> {
         }
     }
 
-    /// The threads phase one runs on, the run's own included.
-    fn threads(&self) -> usize {
+    /// The threads the run works on, its own included.
+    pub fn threads(&self) -> usize {
         self.threads.unwrap_or_else(rayon::current_num_threads)
     }
 
@@ -940,6 +940,15 @@ impl<'e> BatchRun<'e> {
     /// Places the records of a chunk, once decided: this thread decides the pieces no other
     /// has taken yet, then waits for the rest.
     fn place_decided(&mut self, job: &ChunkJob, sink: &mut dyn RecordSink) -> io::Result<()> {
+        job.help();
+        // While other threads finish their pieces of this chunk, this one decides pieces of
+        // the later chunks, rather than wait.
+        while !job.pieces.is_finished()
+            && self
+                .in_flight
+                .iter()
+                .any(|later| later.pieces.help_one(|piece| later.run(piece)))
+        {}
         for mut group in job.pieces.finish(|piece| job.run(piece)) {
             let placed = self.place_all(&mut group, &job.block.bytes, sink);
             // The records go back as they are, to be dropped by the thread that decided them
@@ -1208,7 +1217,7 @@ impl<'e> BatchRun<'e> {
         sink: &mut dyn RecordSink,
     ) -> io::Result<AllocationResult> {
         let candidates = self.candidates(sink)?;
-        let allocation = caps::allocate(&self.engine.policy, &candidates, book);
+        let allocation = caps::allocate_on(&self.engine.policy, &candidates, book, self.threads());
         self.complete(&allocation, sink)?;
         Ok(allocation)
     }

@@ -51,11 +51,19 @@ impl<I, O> SharedWork<I, O> {
 
     /// Does pieces no thread has taken yet, one after another, until none is left.
     pub(super) fn help(&self, mut run: impl FnMut(I) -> O) {
+        while self.help_one(&mut run) {}
+    }
+
+    /// Does one piece no thread has taken yet, if one is left; whether it did.
+    pub(super) fn help_one(&self, run: impl FnOnce(I) -> O) -> bool {
         loop {
+            if self.claimed.load(Ordering::Relaxed) >= self.inputs.len() {
+                return false;
+            }
             let index = self.claimed.fetch_add(1, Ordering::Relaxed);
             let (Some(input), Some(output)) = (self.inputs.get(index), self.outputs.get(index))
             else {
-                return;
+                return false;
             };
             let Some(taken) = lock(input).take() else {
                 continue;
@@ -67,7 +75,13 @@ impl<I, O> SharedWork<I, O> {
                 let _waiting = lock(&self.waiting);
                 self.all_finished.notify_all();
             }
+            return true;
         }
+    }
+
+    /// Whether every piece is done.
+    pub(super) fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire) == self.inputs.len()
     }
 
     /// Helps until every piece is taken, then waits for the ones other threads took; the
@@ -75,7 +89,7 @@ impl<I, O> SharedWork<I, O> {
     /// panic on the pool aborts the process: rayon's default, which the run keeps.)
     pub(super) fn finish(&self, run: impl FnMut(I) -> O) -> impl Iterator<Item = O> + '_ {
         self.help(run);
-        let done = || self.finished.load(Ordering::Acquire) == self.inputs.len();
+        let done = || self.is_finished();
         let mut spins = 0;
         while !done() && spins < SPINS {
             std::hint::spin_loop();
@@ -122,6 +136,21 @@ mod tests {
                 assert!(thread.join().is_ok());
             }
         }
+    }
+
+    #[test]
+    fn one_piece_at_a_time_until_none_is_left() {
+        let work = SharedWork::new([1u8, 2, 3]);
+        let mut done = Vec::new();
+        while work.help_one(|i| {
+            done.push(i);
+            i * 10
+        }) {
+            assert_eq!(work.is_finished(), done.len() == 3);
+        }
+        assert_eq!(done, [1, 2, 3]);
+        assert!(work.is_finished() && !work.help_one(|i| i));
+        assert_eq!(work.finish(|i| i).collect::<Vec<_>>(), [10, 20, 30]);
     }
 
     #[test]
