@@ -111,7 +111,6 @@ impl Candidates {
 }
 
 /// A candidate of a cap, with what its allocation reads of it for most members.
-#[derive(Debug, Clone, Copy)]
 struct Member {
     /// Its keys' first bytes (see [`key_prefix`]).
     prefix: u128,
@@ -251,17 +250,6 @@ pub fn allocate(
     candidates: &Candidates,
     book: &dyn GrantBook,
 ) -> AllocationResult {
-    allocate_on(policy, candidates, book, 1)
-}
-
-/// [`allocate`], with the members of each cap sorted by `threads` threads: the allocation is
-/// the part of a batch no other thread can help with, and sorting is most of it.
-pub fn allocate_on(
-    policy: &CompiledPolicy,
-    candidates: &Candidates,
-    book: &dyn GrantBook,
-    threads: usize,
-) -> AllocationResult {
     let mut result = AllocationResult {
         allocations: vec![Allocation::Overflow { queue_position: 0 }; candidates.len()],
         ..AllocationResult::default()
@@ -277,7 +265,7 @@ pub fn allocate_on(
         else {
             continue;
         };
-        sort_members(&mut members, candidates, threads);
+        sort_members(&mut members, candidates);
         let caps_filter = cap.counts_caps.as_deref();
         let used_before = book.count(caps_filter, cap.counts_from);
         let mut used = used_before
@@ -375,41 +363,16 @@ fn members_by_cap(candidates: &Candidates) -> Vec<((usize, usize), Vec<Member>)>
 
 /// Sorts a cap's members in key order, ties in input order. The keys' first 16 bytes are
 /// compared as a number, in the members themselves; only members that share them compare the
-/// rest. With more than one thread, each sorts a part, and the stable sort then merges the
-/// sorted parts it finds; it alone would sort them all, should a thread not start.
-fn sort_members(members: &mut [Member], candidates: &Candidates, threads: usize) {
+/// rest.
+fn sort_members(members: &mut [Member], candidates: &Candidates) {
     let order = |i: usize| candidates.get(i).map(|c| c.order);
-    let in_order = |a: &Member, b: &Member| {
+    members.sort_unstable_by(|a, b| {
         a.prefix
             .cmp(&b.prefix)
             .then_with(|| order(a.index).cmp(&order(b.index)))
             .then(a.index.cmp(&b.index))
-    };
-    let threads = threads.clamp(1, MAX_SORT_THREADS);
-    if threads == 1 || members.len() < PARALLEL_SORT_MIN {
-        members.sort_unstable_by(in_order);
-        return;
-    }
-    std::thread::scope(|scope| {
-        let mut parts = members.chunks_mut(members.len().div_ceil(threads));
-        let own = parts.next();
-        for part in parts {
-            // A part whose thread does not start is sorted by the merge below.
-            std::thread::Builder::new()
-                .spawn_scoped(scope, move || part.sort_unstable_by(in_order))
-                .ok();
-        }
-        if let Some(own) = own {
-            own.sort_unstable_by(in_order);
-        }
     });
-    members.sort_by(in_order);
 }
-
-/// Below this many members a cap is sorted by one thread: starting another costs more.
-const PARALLEL_SORT_MIN: usize = 16 * 1024;
-/// Parts a cap's members are sorted in at most.
-const MAX_SORT_THREADS: usize = 16;
 
 #[cfg(test)]
 mod tests {
@@ -505,7 +468,7 @@ mod tests {
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1);
             let day = Date::constant(2016, 1, 1 + (state >> 60) as i8);
-            let id = format!("SK-{:07}-{}", (state >> 40) % 5_000, i % 3);
+            let id = format!("SK-{:07}-{}", (state >> 40) % 500, i % 3);
             let keys = [SortKey::Date(day), SortKey::Text(id.as_str().into())];
             candidates.push(&format!("C{i}"), 0, i % 2, &keys, day);
         }
@@ -513,27 +476,14 @@ mod tests {
     }
 
     #[test]
-    fn members_sorted_on_more_threads_are_in_the_same_order() {
-        let candidates = scrambled(3 * super::PARALLEL_SORT_MIN);
-        for (group, members) in super::members_by_cap(&candidates) {
-            let sorted = |threads: usize| {
-                let mut members = members.clone();
-                super::sort_members(&mut members, &candidates, threads);
-                members.iter().map(|m| m.index).collect::<Vec<_>>()
-            };
-            let one = sorted(1);
-            let expected = {
-                let mut indices: Vec<usize> = members.iter().map(|m| m.index).collect();
-                indices.sort_by_key(|&i| candidates.get(i).map(|c| c.order));
-                indices
-            };
-            assert_eq!(
-                one, expected,
-                "cap {group:?}: key order, ties in input order"
-            );
-            for threads in [2, 3, 16, 100] {
-                assert_eq!(sorted(threads), one, "cap {group:?} on {threads} threads");
-            }
+    fn members_sort_in_key_order_ties_in_input_order() {
+        let candidates = scrambled(5_000);
+        for (group, mut members) in super::members_by_cap(&candidates) {
+            let mut expected: Vec<usize> = members.iter().map(|m| m.index).collect();
+            expected.sort_by_key(|&i| candidates.get(i).map(|c| c.order));
+            super::sort_members(&mut members, &candidates);
+            let sorted: Vec<usize> = members.iter().map(|m| m.index).collect();
+            assert_eq!(sorted, expected, "cap {group:?}");
         }
     }
 

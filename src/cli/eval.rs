@@ -469,26 +469,19 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
             )));
         }
         let candidates = run.candidates(sink)?;
-        let threads = run.threads();
         let contexts = std::mem::take(&mut run.error_contexts);
         let allocation = match (&mut ledger, &broken) {
             (Some(ledger), None) => ledger.allocate_and_record(
                 engine.name(),
                 &cases_name,
                 |book| {
-                    let allocation =
-                        crate::caps::allocate_on(&engine.policy, &candidates, book, threads);
+                    let allocation = crate::caps::allocate(&engine.policy, &candidates, book);
                     let grants = allocation.new_grants.clone();
                     (allocation, grants)
                 },
                 &interrupted,
             )?,
-            _ => crate::caps::allocate_on(
-                &engine.policy,
-                &candidates,
-                &crate::caps::NoLedger,
-                threads,
-            ),
+            _ => crate::caps::allocate(&engine.policy, &candidates, &crate::caps::NoLedger),
         };
         run.complete(&allocation, sink)?;
         sink.writer.finish(&mut sink.out)?;

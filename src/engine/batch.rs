@@ -809,8 +809,8 @@ impl<'e> BatchRun<'e> {
         }
     }
 
-    /// The threads the run works on, its own included.
-    pub fn threads(&self) -> usize {
+    /// The threads phase one runs on, the run's own included.
+    fn threads(&self) -> usize {
         self.threads.unwrap_or_else(rayon::current_num_threads)
     }
 
@@ -1217,7 +1217,7 @@ impl<'e> BatchRun<'e> {
         sink: &mut dyn RecordSink,
     ) -> io::Result<AllocationResult> {
         let candidates = self.candidates(sink)?;
-        let allocation = caps::allocate_on(&self.engine.policy, &candidates, book, self.threads());
+        let allocation = caps::allocate(&self.engine.policy, &candidates, book);
         self.complete(&allocation, sink)?;
         Ok(allocation)
     }
