@@ -13,6 +13,7 @@
 //! `cargo bench --bench stages -- eval::decide`.
 
 use std::hint::black_box;
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -58,11 +59,16 @@ fn main() -> ExitCode {
         }
     }
     let decided = (rounds * cases.len()).max(1);
-    println!(
+    // Written, not printed: a closed pipe (`| head`) is not worth a panic.
+    let written = writeln!(
+        std::io::stdout(),
         "{} cases by {}, {:.1} ns a case",
         cases.len(),
         program.version,
         start.elapsed().as_secs_f64() * 1e9 / decided as f64
     );
-    ExitCode::SUCCESS
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE,
+    }
 }

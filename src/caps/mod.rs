@@ -10,7 +10,7 @@
 
 pub mod ledger;
 
-use rustc_hash::FxHashSet;
+use std::collections::HashSet;
 
 use crate::compile::CompiledPolicy;
 use crate::dates::Date;
@@ -255,8 +255,9 @@ pub fn allocate(
         ..AllocationResult::default()
     };
     let groups = members_by_cap(candidates);
-    // Only ids granted in this run are kept here, at most the caps' limits.
-    let mut granted_ids: FxHashSet<&str> = FxHashSet::default();
+    // Only ids granted in this run are kept here, at most the caps' limits; every member is
+    // looked up, so the hash is keyed as the batch's set of ids is (see `engine::ids`).
+    let mut granted_ids: HashSet<&str> = HashSet::new();
     for ((version, cap_index), mut members) in groups {
         let Some(cap) = policy
             .programs
@@ -337,15 +338,30 @@ pub fn allocate(
 /// that of their declaring versions' effective dates (versions are sorted so). A policy has a
 /// few caps: they are gathered as found, in one pass over the candidates.
 fn members_by_cap(candidates: &Candidates) -> Vec<((usize, usize), Vec<Member>)> {
+    // Counted first, so that each cap's members take no more room than they need.
     let mut groups: Vec<((usize, usize), Vec<Member>)> = Vec::new();
-    for (index, packed) in candidates.packed.iter().enumerate() {
+    let mut sizes: Vec<usize> = Vec::new();
+    for packed in &candidates.packed {
         let group = (packed.version as usize, packed.cap as usize);
-        let at = match groups.iter().position(|(g, _)| *g == group) {
-            Some(at) => at,
+        match groups.iter().position(|(g, _)| *g == group) {
+            Some(at) => {
+                if let Some(size) = sizes.get_mut(at) {
+                    *size += 1;
+                }
+            }
             None => {
                 groups.push((group, Vec::new()));
-                groups.len() - 1
+                sizes.push(1);
             }
+        }
+    }
+    for ((_, members), size) in groups.iter_mut().zip(&sizes) {
+        members.reserve_exact(*size);
+    }
+    for (index, packed) in candidates.packed.iter().enumerate() {
+        let group = (packed.version as usize, packed.cap as usize);
+        let Some(at) = groups.iter().position(|(g, _)| *g == group) else {
+            continue;
         };
         if let (Some(order), Some((_, members))) = (candidates.order_of(packed), groups.get_mut(at))
         {

@@ -938,7 +938,8 @@ impl<'e> BatchRun<'e> {
     }
 
     /// Places the records of a chunk, once decided: this thread decides the pieces no other
-    /// has taken yet, then waits for the rest.
+    /// has taken yet, then pieces of later chunks until the others' are done (waiting only when
+    /// none is left).
     fn place_decided(&mut self, job: &ChunkJob, sink: &mut dyn RecordSink) -> io::Result<()> {
         job.help();
         // While other threads finish their pieces of this chunk, this one decides pieces of

@@ -2,7 +2,8 @@
 //! needs the work done, which helps instead of sleeping while it waits. Rayon offers no way for
 //! a thread outside its pool to run the pool's jobs, and the batch's own thread must stay
 //! outside it (it owns the input and the output). So a run on N threads has N - 1 in its pool,
-//! and its own thread takes pieces of the oldest chunk whenever it would otherwise wait for it.
+//! and its own thread takes pieces of the oldest chunk whenever it would otherwise wait for it,
+//! then of later chunks while the last pieces of the oldest are finishing elsewhere.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};

@@ -629,9 +629,9 @@ impl Builder {
                     return comparison(op, move |c| {
                         match (lhs.stored(c.case), rhs.stored(c.case)) {
                             (Some(a), Some(b)) => compare_stored_pair(a, b),
-                            (a, b) => a
-                                .map_or(Val::Absent, Val::of)
-                                .compare(&b.map_or(Val::Absent, Val::of)),
+                            // A missing slot or element is absent, which compares with
+                            // nothing.
+                            _ => None,
                         }
                     });
                 }

@@ -467,6 +467,8 @@ impl<'a> Ctx<'a> {
         holds
     }
 
+    /// A truth let first read inside a quantifier (computed as if none were open), or one
+    /// without its closure (read through its value).
     #[cold]
     #[inline(never)]
     fn compute_truth_let_aside(&mut self, index: usize) -> bool {
