@@ -29,17 +29,9 @@ type Get = Box<dyn for<'c> Fn(&mut Ctx<'c>) -> Val<'c> + Send + Sync>;
 /// An operand of a condition or call: the common leaves are read in place, with no call; only
 /// [`Operand::Code`] calls a closure.
 enum Operand {
-    Slot(usize),
+    Stored(Place),
     Const(Val<'static>),
-    /// An element of a list in a case slot (`case.travel.route[0]`).
-    SlotElement {
-        slot: usize,
-        index: usize,
-    },
-    TruthLet {
-        mask: u64,
-        index: usize,
-    },
+    TruthLet { mask: u64, index: usize },
     Let(usize),
     Var(usize),
     Code(Get),
@@ -49,12 +41,8 @@ impl Operand {
     #[inline(always)]
     fn read<'c>(&self, c: &mut Ctx<'c>) -> Val<'c> {
         match self {
-            Operand::Slot(s) => c.slot(*s),
+            Operand::Stored(place) => place.stored(c.case).map_or(Val::Absent, Val::of),
             Operand::Const(constant) => *constant,
-            Operand::SlotElement { slot, index } => match c.case.get(*slot) {
-                Some(Value::List(items)) => items.get(*index).map_or(Val::Absent, Val::of),
-                _ => Val::Absent,
-            },
             Operand::TruthLet { mask, index } => Val::Bool(c.truth_let(*mask, *index)),
             Operand::Let(index) => c.value_let(*index),
             Operand::Var(depth) => c.vars.get(*depth).copied().unwrap_or(Val::Absent),
@@ -531,18 +519,13 @@ impl Builder {
     }
 
     fn operand(&mut self, node: &Node) -> Operand {
+        if let Some(place) = Place::of(node) {
+            return Operand::Stored(place);
+        }
         match node {
-            Node::Slot(s) => Operand::Slot(*s),
             Node::Const(value) => match scalar(value) {
                 Some(constant) => Operand::Const(constant),
                 None => Operand::Code(self.get(node)),
-            },
-            Node::Index { base, index } => match **base {
-                Node::Slot(slot) => Operand::SlotElement {
-                    slot,
-                    index: *index,
-                },
-                _ => Operand::Code(self.get(node)),
             },
             Node::Let(index) => match self.truth_mask(*index) {
                 Some(mask) => Operand::TruthLet {
