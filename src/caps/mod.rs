@@ -111,6 +111,7 @@ impl Candidates {
 }
 
 /// A candidate of a cap, with what its allocation reads of it for most members.
+#[derive(Clone, Copy)]
 struct Member {
     /// Its keys' first bytes (see [`key_prefix`]).
     prefix: u128,
@@ -250,6 +251,17 @@ pub fn allocate(
     candidates: &Candidates,
     book: &dyn GrantBook,
 ) -> AllocationResult {
+    allocate_on(policy, candidates, book, 1)
+}
+
+/// [`allocate`], with each cap's members sorted on up to `threads` threads: allocation is the
+/// one part of a batch no other thread helps with, and sorting is most of it.
+pub fn allocate_on(
+    policy: &CompiledPolicy,
+    candidates: &Candidates,
+    book: &dyn GrantBook,
+    threads: usize,
+) -> AllocationResult {
     let mut result = AllocationResult {
         allocations: vec![Allocation::Overflow { queue_position: 0 }; candidates.len()],
         ..AllocationResult::default()
@@ -266,7 +278,7 @@ pub fn allocate(
         else {
             continue;
         };
-        sort_members(&mut members, candidates);
+        sort_members(&mut members, candidates, threads);
         let caps_filter = cap.counts_caps.as_deref();
         let used_before = book.count(caps_filter, cap.counts_from);
         let mut used = used_before
@@ -379,16 +391,49 @@ fn members_by_cap(candidates: &Candidates) -> Vec<((usize, usize), Vec<Member>)>
 
 /// Sorts a cap's members in key order, ties in input order. The keys' first 16 bytes are
 /// compared as a number, in the members themselves; only members that share them compare the
-/// rest.
-fn sort_members(members: &mut [Member], candidates: &Candidates) {
+/// rest. With more than one thread, the members are split in place around a middle one (all
+/// before it are in order before it, all after it after it) and each side is sorted on a thread
+/// of its own: no scratch, so no more memory than on one thread.
+fn sort_members(members: &mut [Member], candidates: &Candidates, threads: usize) {
     let order = |i: usize| candidates.get(i).map(|c| c.order);
-    members.sort_unstable_by(|a, b| {
+    let in_order = |a: &Member, b: &Member| {
         a.prefix
             .cmp(&b.prefix)
             .then_with(|| order(a.index).cmp(&order(b.index)))
             .then(a.index.cmp(&b.index))
-    });
+    };
+    sort_split(members, &in_order, threads.clamp(1, MAX_SORT_THREADS));
 }
+
+fn sort_split<F>(members: &mut [Member], in_order: &F, threads: usize)
+where
+    F: Fn(&Member, &Member) -> std::cmp::Ordering + Sync,
+{
+    if threads < 2 || members.len() < PARALLEL_SORT_MIN {
+        members.sort_unstable_by(in_order);
+        return;
+    }
+    let low_threads = threads / 2;
+    let middle = members.len() * low_threads / threads;
+    members.select_nth_unstable_by(middle, in_order);
+    let (low, high) = members.split_at_mut(middle);
+    let spawned = std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .spawn_scoped(scope, || sort_split(low, in_order, low_threads))
+            .is_ok();
+        sort_split(high, in_order, threads - low_threads);
+        spawned
+    });
+    // A thread that could not start leaves its side to this one.
+    if !spawned {
+        sort_split(low, in_order, 1);
+    }
+}
+
+/// Below this many members a cap is sorted on one thread: starting another costs more.
+const PARALLEL_SORT_MIN: usize = 16 * 1024;
+/// Threads a cap's members are sorted on at most.
+const MAX_SORT_THREADS: usize = 16;
 
 #[cfg(test)]
 mod tests {
@@ -497,9 +542,24 @@ mod tests {
         for (group, mut members) in super::members_by_cap(&candidates) {
             let mut expected: Vec<usize> = members.iter().map(|m| m.index).collect();
             expected.sort_by_key(|&i| candidates.get(i).map(|c| c.order));
-            super::sort_members(&mut members, &candidates);
+            super::sort_members(&mut members, &candidates, 1);
             let sorted: Vec<usize> = members.iter().map(|m| m.index).collect();
             assert_eq!(sorted, expected, "cap {group:?}");
+        }
+    }
+
+    #[test]
+    fn members_sorted_on_more_threads_are_in_the_same_order() {
+        let candidates = scrambled(5 * super::PARALLEL_SORT_MIN);
+        for (group, members) in super::members_by_cap(&candidates) {
+            let mut expected: Vec<usize> = members.iter().map(|m| m.index).collect();
+            expected.sort_by_key(|&i| candidates.get(i).map(|c| c.order));
+            for threads in [2, 3, 5, 16, 100] {
+                let mut members = members.clone();
+                super::sort_members(&mut members, &candidates, threads);
+                let sorted: Vec<usize> = members.iter().map(|m| m.index).collect();
+                assert_eq!(sorted, expected, "cap {group:?} on {threads} threads");
+            }
         }
     }
 

@@ -475,13 +475,19 @@ pub fn run(args: &EvalArgs, format: ErrorFormat) -> u8 {
                 engine.name(),
                 &cases_name,
                 |book| {
-                    let allocation = crate::caps::allocate(&engine.policy, &candidates, book);
+                    let allocation =
+                        crate::caps::allocate_on(&engine.policy, &candidates, book, threads);
                     let grants = allocation.new_grants.clone();
                     (allocation, grants)
                 },
                 &interrupted,
             )?,
-            _ => crate::caps::allocate(&engine.policy, &candidates, &crate::caps::NoLedger),
+            _ => crate::caps::allocate_on(
+                &engine.policy,
+                &candidates,
+                &crate::caps::NoLedger,
+                threads,
+            ),
         };
         run.complete(&allocation, sink)?;
         sink.writer.finish(&mut sink.out)?;

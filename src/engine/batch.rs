@@ -1218,7 +1218,7 @@ impl<'e> BatchRun<'e> {
         sink: &mut dyn RecordSink,
     ) -> io::Result<AllocationResult> {
         let candidates = self.candidates(sink)?;
-        let allocation = caps::allocate(&self.engine.policy, &candidates, book);
+        let allocation = caps::allocate_on(&self.engine.policy, &candidates, book, self.threads());
         self.complete(&allocation, sink)?;
         Ok(allocation)
     }
