@@ -39,6 +39,9 @@ pub struct Candidates {
     packed: Vec<Packed>,
     ids: String,
     orders: Vec<u8>,
+    /// No two candidates share an id (a batch refuses a second record with the same id): none
+    /// can then hold a place granted to another in this run.
+    distinct_ids: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -71,6 +74,12 @@ impl Candidates {
             cap: u32::try_from(cap).unwrap_or(u32::MAX),
             as_of,
         });
+    }
+
+    /// Says that no two candidates share an id, for a batch that refused duplicates.
+    pub(crate) fn with_distinct_ids(mut self) -> Self {
+        self.distinct_ids = true;
+        self
     }
 
     /// A candidate's encoded order keys.
@@ -110,13 +119,11 @@ impl Candidates {
     }
 }
 
-/// A candidate of a cap, with what its allocation reads of it for most members.
+/// A candidate of a cap, as it is sorted: 32 bytes, all that most members are read for.
 #[derive(Clone, Copy)]
 struct Member {
     /// Its keys' first bytes (see [`key_prefix`]).
     prefix: u128,
-    id_start: usize,
-    id_length: u32,
     /// Its place among the candidates.
     index: usize,
 }
@@ -192,6 +199,10 @@ pub struct NewGrant {
 pub trait GrantBook {
     /// Whether the case already holds a (not released) grant of the policy.
     fn holds(&self, case_id: &str) -> bool;
+    /// Whether any case may hold one: when not, allocation asks [`Self::holds`] of no one.
+    fn may_hold(&self) -> bool {
+        true
+    }
     /// How many (not released) grants count: of these caps (`None`: every cap of the policy),
     /// with an as-of date on or after `from`.
     fn count(&self, caps: Option<&[String]>, from: Option<Date>) -> u64;
@@ -203,6 +214,9 @@ pub struct NoLedger;
 
 impl GrantBook for NoLedger {
     fn holds(&self, _case_id: &str) -> bool {
+        false
+    }
+    fn may_hold(&self) -> bool {
         false
     }
     fn count(&self, _caps: Option<&[String]>, _from: Option<Date>) -> u64 {
@@ -267,9 +281,11 @@ pub fn allocate_on(
         ..AllocationResult::default()
     };
     let groups = members_by_cap(candidates);
-    // Only ids granted in this run are kept here, at most the caps' limits; every member is
-    // looked up, so the hash is keyed as the batch's set of ids is (see `engine::ids`).
+    // Ids granted in this run, when candidates may share one: at most the caps' limits. Every
+    // member is then looked up, so the hash is keyed as the batch's set of ids is (see
+    // `engine::ids`).
     let mut granted_ids: HashSet<&str> = HashSet::new();
+    let may_hold = book.may_hold();
     for ((version, cap_index), mut members) in groups {
         let Some(cap) = policy
             .programs
@@ -299,20 +315,18 @@ pub fn allocate_on(
         let mut queue = 0u64;
         for member in members {
             let index = member.index;
-            // Only the id is read for most members, from the member: their candidates, in key
-            // order, are all over memory (reading them was most of the allocation's time).
-            let id_end = member.id_start + member.id_length as usize;
-            let Some(id) = candidates.ids.get(member.id_start..id_end) else {
-                continue;
-            };
-            let allocation = if book.holds(id) || granted_ids.contains(id) {
+            // A member's candidate is read only when needed: in key order, the candidates are
+            // all over memory. With no earlier grants and distinct ids, only a new grant needs
+            // it.
+            let candidate = || candidates.get(index);
+            let id = || candidate().map_or("", |c| c.id);
+            let held = (may_hold && book.holds(id()))
+                || (!candidates.distinct_ids && granted_ids.contains(id()));
+            let allocation = if held {
                 report.kept += 1;
                 Allocation::Granted { new: false }
             } else if used < cap.limit {
-                let as_of = candidates
-                    .packed
-                    .get(index)
-                    .map_or(Date::MIN, |packed| packed.as_of);
+                let (id, as_of) = candidate().map_or(("", Date::MIN), |c| (c.id, c.as_of));
                 result.new_grants.push(NewGrant {
                     cap: cap.name.to_string(),
                     case_id: id.to_string(),
@@ -323,7 +337,9 @@ pub fn allocate_on(
                         .unwrap_or_default(),
                     as_of,
                 });
-                granted_ids.insert(id);
+                if !candidates.distinct_ids {
+                    granted_ids.insert(id);
+                }
                 if counts(&cap.name, as_of, caps_filter, cap.counts_from) {
                     used += 1;
                 }
@@ -379,8 +395,6 @@ fn members_by_cap(candidates: &Candidates) -> Vec<((usize, usize), Vec<Member>)>
         {
             members.push(Member {
                 prefix: key_prefix(order),
-                id_start: packed.id_start,
-                id_length: packed.id_length,
                 index,
             });
         }
@@ -561,6 +575,30 @@ mod tests {
                 assert_eq!(sorted, expected, "cap {group:?} on {threads} threads");
             }
         }
+    }
+
+    #[test]
+    fn a_candidate_whose_id_was_granted_in_this_run_keeps_that_place() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/storskog");
+        let engine = crate::engine::Engine::load(&path).unwrap_or_else(|e| panic!("{e:?}"));
+        let day = Date::constant(2015, 12, 1);
+        let keys = |id: &str| [SortKey::Date(day), SortKey::Text(id.into())];
+        let mut candidates = Candidates::default();
+        for id in ["SK-1", "SK-2", "SK-1"] {
+            candidates.push(id, 0, 0, &keys(id), day);
+        }
+        let result = super::allocate(&engine.policy, &candidates, &super::NoLedger);
+        use super::Allocation::Granted;
+        assert_eq!(
+            result.allocations,
+            [
+                Granted { new: true },
+                Granted { new: true },
+                Granted { new: false }
+            ]
+        );
+        let report = result.reports.first().map(|r| (r.granted, r.kept));
+        assert_eq!(report, Some((2, 1)));
     }
 
     #[test]

@@ -1113,8 +1113,9 @@ impl<'e> BatchRun<'e> {
     pub fn candidates(&mut self, sink: &mut dyn RecordSink) -> io::Result<Candidates> {
         self.flush(sink)?;
         self.seen = None;
+        // Every candidate's id was claimed (see `claim_id`): a second record with one is not.
         if self.templates.is_some() {
-            return Ok(std::mem::take(&mut self.candidates));
+            return Ok(std::mem::take(&mut self.candidates).with_distinct_ids());
         }
         let mut candidates = Candidates::default();
         for w in &self.waiting {
@@ -1126,7 +1127,7 @@ impl<'e> BatchRun<'e> {
                 self.engine.as_of(&w.case).unwrap_or(Date::MIN),
             );
         }
-        Ok(candidates)
+        Ok(candidates.with_distinct_ids())
     }
 
     /// Phase two with the given allocation, then the rest of the output in order.
