@@ -1167,7 +1167,7 @@ impl<'e> BatchRun<'e> {
         // Blocks of records are read back raw, then decoded and rendered in pieces by the pool's
         // threads and by this one, which renders pieces of the oldest block still being rendered
         // and writes it; [`IN_FLIGHT`] blocks stay ahead of it.
-        let mut reader = spool.finish()?;
+        let mut reader = Some(spool.finish()?);
         let mut waiting_index = 0usize;
         let threads = self.threads();
         let mut in_flight: VecDeque<Arc<RenderJob>> = VecDeque::new();
@@ -1175,7 +1175,10 @@ impl<'e> BatchRun<'e> {
         loop {
             let mut block = SpooledBlock::default();
             entries.clear();
-            let more = reader.next_entries(&mut block.raw, &mut entries, RENDER_BLOCK)?;
+            let more = match reader.as_mut() {
+                Some(reader) => reader.next_entries(&mut block.raw, &mut entries, RENDER_BLOCK)?,
+                None => false,
+            };
             for &(end, waiting) in &entries {
                 block.ends.push(end);
                 block.overflows.push(if waiting {
@@ -1186,6 +1189,13 @@ impl<'e> BatchRun<'e> {
                 });
             }
             let last = !more || block.ends.len() < RENDER_BLOCK;
+            if last && threads > 1 {
+                // Deleting the spool's file (its pages freed by the kernel) is left to the pool,
+                // which has only this block to help with, while this thread writes.
+                if let Some(read) = reader.take() {
+                    self.spawn(move || drop(read));
+                }
+            }
             if threads <= 1 {
                 render_block(&block, 0..block.ends.len(), &templates)?.write(sink)?;
             } else {
