@@ -726,11 +726,10 @@ impl<'e> BatchRun<'e> {
         self
     }
 
-    /// Sizes the set of ids from the first chunk of the batch (see [`Self::with_input_size`]).
-    fn size_ids(&mut self, work: &Work) {
-        let Some(total) = self.input_size.take() else {
-            return;
-        };
+    /// How many ids the batch is expected to have, from its first chunk and the input's size
+    /// (see [`Self::with_input_size`]); asked once.
+    fn ids_expected(&mut self, work: &Work) -> Option<usize> {
+        let total = self.input_size.take()?;
         let (records, bytes) = match work {
             Work::Records(chunk) => (
                 chunk.len(),
@@ -749,13 +748,18 @@ impl<'e> BatchRun<'e> {
             ),
         };
         if bytes == 0 {
-            return;
+            return None;
         }
         // Bounded, so that a file of tiny records first and huge ones after cannot ask for
         // much more than it needs.
         let expected = total.saturating_mul(records as u64) / bytes as u64;
-        if let Some(seen) = &mut self.seen {
-            seen.reserve(expected.min(1 << 26) as usize);
+        Some(expected.min(1 << 26) as usize)
+    }
+
+    /// Makes room in the set of ids for those expected.
+    fn reserve_ids(&mut self, expected: Option<usize>) {
+        if let (Some(expected), Some(seen)) = (expected, &mut self.seen) {
+            seen.reserve(expected);
         }
     }
 
@@ -846,8 +850,9 @@ impl<'e> BatchRun<'e> {
             ));
         };
         let hasher = seen.hasher();
-        self.size_ids(&work);
+        let ids_expected = self.ids_expected(&work);
         if self.threads() <= 1 {
+            self.reserve_ids(ids_expected);
             // Records are placed soon after they are decided, while their parts are in cache.
             let templates = self.templates.clone();
             let phase = |run: &Self| PhaseOne {
@@ -923,6 +928,9 @@ impl<'e> BatchRun<'e> {
             spare: Arc::clone(&self.spare),
         });
         self.share(&job, job.pieces.len(), ChunkJob::help);
+        // Once the pool has the first chunk: faulting in the room for a million ids takes
+        // a few milliseconds, and the pool has nothing else to do until then.
+        self.reserve_ids(ids_expected);
         self.in_flight.push_back(job);
         let mut placed = Ok(());
         while self.in_flight.len() > IN_FLIGHT && placed.is_ok() {
