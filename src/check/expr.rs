@@ -20,6 +20,8 @@ use crate::source::{SourceFile, Span};
 pub(super) enum Root {
     Case,
     Var(usize),
+    /// A let: its value is worked out once per case, so what holds of it holds everywhere.
+    Let(usize),
 }
 
 /// One step of an access path.
@@ -29,7 +31,8 @@ pub(super) enum Step {
     Index(usize),
 }
 
-/// A path from the case or a quantifier's variable: `case.visa.type`, `x.since`.
+/// A path from the case, a quantifier's variable or a let: `case.visa.type`, `x.since`,
+/// `flags[0]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct AccessPath {
     root: Root,
@@ -402,6 +405,10 @@ impl<'a> ExprChecker<'a> {
             }),
             TExprKind::Var(depth) => Some(AccessPath {
                 root: Root::Var(*depth),
+                steps: Vec::new(),
+            }),
+            TExprKind::Let(index) => Some(AccessPath {
+                root: Root::Let(*index),
                 steps: Vec::new(),
             }),
             TExprKind::Field { base, field } => {
