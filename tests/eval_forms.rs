@@ -46,6 +46,7 @@ let has_items = count(case.items) > 0
 let via_sy = SY in case.route
 let via_no = NO in case.route
 let first_left = count(case.stays) > 0 and case.stays[0] has left
+let route_flags = [any n in case.route: n == SY, case.flag]
 
 outcome yes
 outcome no
@@ -147,6 +148,25 @@ rule before_ru:
   when case.origin == ZW and (all c in before(case.route, RU): c in [SY, IQ])
   then yes
   because "Every country of the route before RU is SY or IQ."
+  cites "Test."
+
+rule let_list_in_quantifier:
+  when case.origin == BJ and (any x in case.items: x == NO and (any b in route_flags: b))
+  then yes
+  because "Some item is NO, and the route passes SY or the flag is set."
+  cites "Test."
+
+rule let_list_element_in_quantifier:
+  when case.origin == BF and count(route_flags) > 0
+    and (any x in case.items: x == NO and route_flags[0])
+  then yes
+  because "Some item is NO, and the route passes SY."
+  cites "Test."
+
+rule let_list_member_in_quantifier:
+  when case.origin == BI and (all x in case.items: true in route_flags)
+  then yes
+  because "The route passes SY or the flag is set (or there are no items)."
   cites "Test."
 
 otherwise no
@@ -368,4 +388,30 @@ fn a_quantifier_over_the_countries_before_a_country() {
     // No RU: the whole route is read.
     assert_eq!(outcome(&engine, "ZW", "[]", r#"["SY", "IQ"]"#), "yes");
     assert_eq!(outcome(&engine, "ZW", "[]", r#"["SY", "NO"]"#), "no");
+}
+
+#[test]
+fn a_let_list_with_a_quantifier_read_inside_another_quantifier() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    // `route_flags`' own `n` must not be taken for `x` (NO, not SY) or `b`.
+    assert_eq!(outcome(&engine, "BJ", r#"["NO"]"#, r#"["SY"]"#), "yes");
+    assert_eq!(outcome(&engine, "BJ", r#"["NO"]"#, r#"["IQ"]"#), "no");
+    assert_eq!(
+        outcome_flagged(&engine, "BJ", r#"["NO"]"#, r#"["IQ"]"#, true),
+        "yes"
+    );
+    assert_eq!(
+        outcome(&engine, "BF", r#"["NO"]"#, r#"["IQ", "SY"]"#),
+        "yes"
+    );
+    assert_eq!(
+        outcome_flagged(&engine, "BF", r#"["NO"]"#, r#"["IQ"]"#, true),
+        "no"
+    );
+    assert_eq!(
+        outcome(&engine, "BI", r#"["NO", "IQ"]"#, r#"["SY"]"#),
+        "yes"
+    );
+    assert_eq!(outcome(&engine, "BI", r#"["NO", "IQ"]"#, r#"["IQ"]"#), "no");
 }

@@ -694,7 +694,7 @@ impl Builder {
                                 items.iter().all(member)
                             }
                         }
-                        list @ Val::Nodes(nodes) => {
+                        list @ Val::Nodes(nodes, _) => {
                             for i in 0..nodes.len() {
                                 let element = c.element(list, i);
                                 if (in_set(&set, element) != negated) == wanted {
@@ -772,7 +772,7 @@ impl Builder {
                     let list = base(c);
                     match list {
                         Val::List(items) => items.get(index).map_or(Val::Absent, Val::of),
-                        Val::Nodes(_) => c.element(list, index),
+                        Val::Nodes(..) => c.element(list, index),
                         _ => Val::Absent,
                     }
                 })

@@ -510,15 +510,11 @@ impl<'a> Ctx<'a> {
                 Val::Record(fields) => fields.get(*slot).map_or(Val::Absent, Val::of),
                 _ => Val::Absent,
             },
-            Node::Index { base, index } => match self.operand(base) {
-                Val::List(items) => items.get(*index).map_or(Val::Absent, Val::of),
-                Val::Nodes(nodes) => match nodes.get(*index) {
-                    Some(n) => self.eval(n),
-                    None => Val::Absent,
-                },
-                _ => Val::Absent,
-            },
-            Node::List(nodes) => Val::Nodes(nodes),
+            Node::Index { base, index } => {
+                let list = self.operand(base);
+                self.element(list, *index)
+            }
+            Node::List(nodes) => Val::Nodes(nodes, u32::try_from(self.vars.len()).unwrap_or(0)),
             Node::Neg(e) => match self.eval(e) {
                 Val::Int(i) => Val::Int(i.saturating_neg()),
                 _ => Val::Absent,
@@ -545,12 +541,25 @@ impl<'a> Ctx<'a> {
     fn element(&mut self, list: Val<'a>, index: usize) -> Val<'a> {
         match list {
             Val::List(items) => items.get(index).map_or(Val::Absent, Val::of),
-            Val::Nodes(nodes) => match nodes.get(index) {
-                Some(n) => self.eval(n),
+            Val::Nodes(nodes, open) => match nodes.get(index) {
+                Some(n) => self.with_open(open as usize, |c| c.eval(n)),
                 None => Val::Absent,
             },
             _ => Val::Absent,
         }
+    }
+
+    /// Runs `compute` with only the first `open` quantifier variables open: those of the
+    /// quantifiers opened since are set aside meanwhile.
+    fn with_open<T>(&mut self, open: usize, compute: impl FnOnce(&mut Self) -> T) -> T {
+        if self.vars.len() <= open {
+            return compute(self);
+        }
+        let opened_since: smallvec::SmallVec<[Val<'a>; 4]> = self.vars.drain(open..).collect();
+        let result = compute(self);
+        self.vars.truncate(open);
+        self.vars.extend(opened_since);
+        result
     }
 
     fn contains(&mut self, list: Val<'a>, item: &Val<'a>) -> bool {
@@ -620,7 +629,7 @@ impl<'a> Val<'a> {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            Val::Nodes(nodes) => format!("[{} values]", nodes.len()),
+            Val::Nodes(nodes, _) => format!("[{} values]", nodes.len()),
             Val::Record(_) => "{…}".into(),
         }
     }

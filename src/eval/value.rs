@@ -31,10 +31,13 @@ pub enum Val<'a> {
     List(&'a [Value]),
     /// A record value (an element of a list of records).
     Record(&'a [Value]),
-    /// A list written in the policy whose elements are computed when read. Last, so that the
+    /// A list written in the policy whose elements are computed when read, with the number of
+    /// quantifier variables open where it was written: its elements are computed with those
+    /// alone, for their own quantifiers number their variables from there (a let's list is
+    /// written outside every quantifier, and may be read inside one). Last, so that the
     /// variants before it are in the order of [`Value`]'s and [`Val::of`] is nearly a copy (8
     /// instructions a decided case fewer than with `Nodes` before `Record`).
-    Nodes(&'a [Node]),
+    Nodes(&'a [Node], u32),
 }
 
 impl<'a> Val<'a> {
@@ -89,7 +92,7 @@ impl<'a> Val<'a> {
     pub fn len(&self) -> usize {
         match self {
             Val::List(items) => items.len(),
-            Val::Nodes(nodes) => nodes.len(),
+            Val::Nodes(nodes, _) => nodes.len(),
             _ => 0,
         }
     }
@@ -103,7 +106,7 @@ impl<'a> Val<'a> {
     pub fn prefix(&self, end: usize) -> Val<'a> {
         match self {
             Val::List(items) => Val::List(items.get(..end).unwrap_or(items)),
-            Val::Nodes(nodes) => Val::Nodes(nodes.get(..end).unwrap_or(nodes)),
+            Val::Nodes(nodes, open) => Val::Nodes(nodes.get(..end).unwrap_or(nodes), *open),
             other => *other,
         }
     }
