@@ -127,43 +127,62 @@ pub fn check_path(path: &Path) -> CheckReport {
     }
 }
 
-/// Reads and parses one file of a policy named by `path`: `listed` when `path` is its folder.
-fn load_file(path: &Path, file_path: &Path, listed: bool) -> Result<Parsed, Vec<Diagnostic>> {
+/// Reads one file of a policy named by `path`: `listed` when `path` is its folder.
+fn read_file(path: &Path, file_path: &Path, listed: bool) -> Result<SourceFile, Vec<Diagnostic>> {
     let display = file_path.display().to_string();
     if listed && leads_outside(path, file_path) {
         return Err(vec![Diagnostic::bare(&CheckError::LinkOutside {
             path: display,
         })]);
     }
-    let source = read_source(file_path, &display).map_err(|d| vec![d])?;
-    let file = syntax::parse(&source)?;
-    Ok(Parsed { source, file })
+    read_source(file_path, &display).map_err(|d| vec![d])
 }
 
-/// Reads and parses the files, in their order, on as many threads as there are cores and
-/// files: parsing is most of a run's start-up, and a policy's tests file alone is half of it.
-/// Each thread takes the largest file left, so that the largest starts first.
+/// The stack of a thread that parses: the main thread's (parsing and lowering recurse as deep
+/// as brackets nest, up to [`syntax::MAX_NESTING`] and [`syntax::MAX_EXPR_DEPTH`]).
+const PARSE_STACK: usize = 8 * 1024 * 1024;
+
+/// Reads the files, then parses them, in their order, on as many threads as there are cores
+/// and files: parsing is most of a run's start-up, and a policy's tests file alone is half of
+/// it. Each thread takes the largest file left, so that the largest starts first.
 fn load_files(
     path: &Path,
     files: &[(PathBuf, bool)],
     listed: bool,
 ) -> Vec<Result<Parsed, Vec<Diagnostic>>> {
+    let sources: Vec<Result<SourceFile, Vec<Diagnostic>>> = files
+        .iter()
+        .map(|(file_path, _)| read_file(path, file_path, listed))
+        .collect();
+    // Pest's bound on the work of a parse is one for the process: set once, for the largest.
+    let largest = sources
+        .iter()
+        .filter_map(|source| source.as_ref().ok())
+        .map(|source| source.text.len())
+        .max()
+        .unwrap_or(0);
+    syntax::limit_calls_for(largest);
+    let parse = |index: usize| -> Option<Result<Parsed, Vec<Diagnostic>>> {
+        Some(match sources.get(index)? {
+            Ok(source) => syntax::parse_within_limit(source).map(|file| Parsed {
+                source: source.clone(),
+                file,
+            }),
+            Err(diagnostics) => Err(diagnostics.clone()),
+        })
+    };
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .min(files.len());
-    let load = |index: usize| {
-        let (file_path, _) = files.get(index)?;
-        Some(load_file(path, file_path, listed))
-    };
     if threads < 2 {
-        return (0..files.len()).filter_map(load).collect();
+        return (0..files.len()).filter_map(parse).collect();
     }
     let mut largest_first: Vec<usize> = (0..files.len()).collect();
     largest_first.sort_by_key(|&index| {
-        let size = files
+        let size = sources
             .get(index)
-            .and_then(|(file_path, _)| std::fs::metadata(file_path).ok())
-            .map_or(0, |m| m.len());
+            .and_then(|source| source.as_ref().ok())
+            .map_or(0, |source| source.text.len());
         std::cmp::Reverse(size)
     });
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -174,8 +193,8 @@ fn load_files(
             let Some(&index) = largest_first.get(taken) else {
                 return done;
             };
-            if let Some(loaded) = load(index) {
-                done.push((index, loaded));
+            if let Some(parsed) = parse(index) {
+                done.push((index, parsed));
             }
         }
     };
@@ -185,6 +204,7 @@ fn load_files(
         let helpers: Vec<_> = (1..threads)
             .filter_map(|_| {
                 std::thread::Builder::new()
+                    .stack_size(PARSE_STACK)
                     .spawn_scoped(scope, take_files)
                     .ok()
             })
@@ -194,16 +214,16 @@ fn load_files(
             // A helper that failed leaves its files to the loop below.
             done.extend(helper.join().unwrap_or_default());
         }
-        for (index, loaded) in done {
+        for (index, parsed) in done {
             if let Some(slot) = slots.get_mut(index) {
-                *slot = Some(loaded);
+                *slot = Some(parsed);
             }
         }
     });
     slots
         .into_iter()
         .enumerate()
-        .filter_map(|(index, slot)| slot.or_else(|| load(index)))
+        .filter_map(|(index, slot)| slot.or_else(|| parse(index)))
         .collect()
 }
 

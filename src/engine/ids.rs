@@ -73,8 +73,22 @@ impl IdSet {
     /// Adds an id whose hash, by [`Self::hasher`] over its bytes, is `hash`; false if it was
     /// already there.
     pub(crate) fn insert_hashed(&mut self, id: &str, hash: u64) -> bool {
+        self.insert_hashed_within(id, hash, ARENA_LIMIT)
+    }
+
+    /// [`Self::insert_hashed`], with an arena of `limit` bytes.
+    fn insert_hashed_within(&mut self, id: &str, hash: u64, limit: usize) -> bool {
         let start = self.arena.len();
-        if start + id.len() + 10 > ARENA_LIMIT {
+        if start + id.len() + 10 > limit {
+            // Past the arena, an id may still be one of those in it.
+            let arena = &self.arena;
+            if self
+                .table
+                .find(hash, |&entry| id_at(arena, entry) == id.as_bytes())
+                .is_some()
+            {
+                return false;
+            }
             return self.oversized.insert(id.into());
         }
         let IdSet {
@@ -109,7 +123,25 @@ impl IdSet {
 
 #[cfg(test)]
 mod tests {
+    use std::hash::BuildHasher;
+
     use super::IdSet;
+
+    #[test]
+    fn past_the_arena_an_id_in_it_is_not_new() {
+        let mut ids = IdSet::default();
+        let mut insert = |id: &str| {
+            let hash = ids.hasher.hash_one(id.as_bytes());
+            // An arena of 40 bytes: two ids fit, then the set is past it.
+            ids.insert_hashed_within(id, hash, 40)
+        };
+        assert!(insert("SK-0000001"));
+        assert!(insert("SK-0000002"));
+        assert!(insert("SK-0000003"), "the first id past the arena");
+        assert!(!insert("SK-0000001"), "an id in the arena");
+        assert!(!insert("SK-0000003"), "an id past it");
+        assert!(insert("SK-0000004"));
+    }
 
     #[test]
     fn an_id_is_new_once() {

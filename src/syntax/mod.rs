@@ -30,6 +30,21 @@ struct PolicyParser;
 
 /// Parses one policy file (a schema, a version, or tests).
 pub fn parse(source: &SourceFile) -> Result<ast::File, Vec<Diagnostic>> {
+    limit_calls_for(source.text.len());
+    parse_within_limit(source)
+}
+
+/// Bounds the work of pathological backtracking in files of up to `bytes`; generous for any
+/// real policy. The bound is pest's, one for the whole process: files parsed at once on several
+/// threads share the bound of the largest (see [`parse_within_limit`]).
+pub fn limit_calls_for(bytes: usize) {
+    pest::set_call_limit(std::num::NonZeroUsize::new(
+        bytes.saturating_mul(400).max(1_000_000),
+    ));
+}
+
+/// [`parse`], under the bound last set by [`limit_calls_for`].
+pub fn parse_within_limit(source: &SourceFile) -> Result<ast::File, Vec<Diagnostic>> {
     let text: &str = &source.text;
     if text.len() > MAX_SOURCE_BYTES {
         let kind = SyntaxError::TooLarge {
@@ -46,10 +61,6 @@ pub fn parse(source: &SourceFile) -> Result<ast::File, Vec<Diagnostic>> {
     if let Some(diagnostic) = check_nesting(source) {
         return Err(vec![diagnostic]);
     }
-    // Bounds the work of pathological backtracking; generous for any real policy.
-    pest::set_call_limit(std::num::NonZeroUsize::new(
-        text.len().saturating_mul(400).max(1_000_000),
-    ));
     let pairs = match PolicyParser::parse(Rule::file, text) {
         Ok(pairs) => pairs,
         Err(error) => return Err(vec![error::from_pest(source, &error)]),
