@@ -367,32 +367,22 @@ pub fn allocate_on(
 /// few caps: they are gathered as found, in one pass over the candidates.
 fn members_by_cap(candidates: &Candidates) -> Vec<((usize, usize), Vec<Member>)> {
     // Counted first, so that each cap's members take no more room than they need.
-    let mut groups: Vec<((usize, usize), Vec<Member>)> = Vec::new();
-    let mut sizes: Vec<usize> = Vec::new();
+    let mut counts: Vec<((usize, usize), usize)> = Vec::new();
     for packed in &candidates.packed {
         let group = (packed.version as usize, packed.cap as usize);
-        match groups.iter().position(|(g, _)| *g == group) {
-            Some(at) => {
-                if let Some(size) = sizes.get_mut(at) {
-                    *size += 1;
-                }
-            }
-            None => {
-                groups.push((group, Vec::new()));
-                sizes.push(1);
-            }
+        match counts.iter_mut().find(|(g, _)| *g == group) {
+            Some((_, count)) => *count += 1,
+            None => counts.push((group, 1)),
         }
     }
-    for ((_, members), size) in groups.iter_mut().zip(&sizes) {
-        members.reserve_exact(*size);
-    }
+    let mut groups: Vec<((usize, usize), Vec<Member>)> = counts
+        .into_iter()
+        .map(|(group, count)| (group, Vec::with_capacity(count)))
+        .collect();
     for (index, packed) in candidates.packed.iter().enumerate() {
         let group = (packed.version as usize, packed.cap as usize);
-        let Some(at) = groups.iter().position(|(g, _)| *g == group) else {
-            continue;
-        };
-        if let (Some(order), Some((_, members))) = (candidates.order_of(packed), groups.get_mut(at))
-        {
+        let members = groups.iter_mut().find(|(g, _)| *g == group);
+        if let (Some(order), Some((_, members))) = (candidates.order_of(packed), members) {
             members.push(Member {
                 prefix: key_prefix(order),
                 index,

@@ -174,9 +174,6 @@ fn load_files(
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .min(files.len());
-    if threads < 2 {
-        return (0..files.len()).filter_map(parse).collect();
-    }
     let mut largest_first: Vec<usize> = (0..files.len()).collect();
     largest_first.sort_by_key(|&index| {
         let size = sources
